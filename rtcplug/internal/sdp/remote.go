@@ -1,0 +1,193 @@
+package sdp
+
+import (
+	"errors"
+	"strings"
+)
+
+// Reasons a peer's description is refused. The errors returned by Remote and
+// BuildAnswer wrap these (errors.Is works) and read as whole sentences, for
+// example "sdp: answer has no ICE credentials"; they are meant to be shown
+// to the user whose browser or encoder sent the description.
+var (
+	ErrNoICECredentials  = errors.New("has no ICE credentials")
+	ErrBadICECredentials = errors.New("has invalid ICE credentials")
+	ErrNoFingerprint     = errors.New("has no DTLS fingerprint")
+	ErrNoVP8             = errors.New("does not accept VP8")
+	ErrSetupConflict     = errors.New("asks the server to be the DTLS client")
+)
+
+// descError names which description (offer or answer) failed and why.
+type descError struct {
+	role   string
+	reason error
+	detail string
+}
+
+func (e *descError) Error() string {
+	s := "sdp: " + e.role + " " + e.reason.Error()
+	if e.detail != "" {
+		s += " (" + e.detail + ")"
+	}
+	return s
+}
+
+func (e *descError) Unwrap() error { return e.reason }
+
+// ICE credential lengths (RFC 8839 §5.4): ice-ufrag 4-256 ice-chars,
+// ice-pwd 22-256 ice-chars.
+const (
+	minUfragLen = 4
+	minPwdLen   = 22
+	maxCredLen  = 256
+)
+
+// Codecs the server receives.
+const (
+	vp8Name       = "VP8"
+	vp8ClockRate  = 90000
+	opusName      = "opus"
+	opusClockRate = 48000
+	opusChannels  = 2 // RFC 7587 §7: always "opus/48000/2"
+)
+
+// Remote is what the server needs from the peer's description, checked.
+type Remote struct {
+	ICEUfrag, ICEPwd string
+	// Fingerprints are those with a hash the server accepts (sha-256,
+	// sha-384, sha-512) and a well-formed value; at least one.
+	Fingerprints []Fingerprint
+	// Setup is the peer's DTLS role, lower-cased, "" when absent; the caller
+	// decides what a missing or conflicting role means for it.
+	Setup    string
+	VideoPT  uint8
+	AudioPT  uint8 // 0 = no opus audio
+	VideoMid string
+	AudioMid string // "" when there is no audio
+}
+
+// Remote extracts and validates what the server needs from the client's
+// answer (or WHIP offer): ICE credentials, a usable DTLS fingerprint, the
+// VP8 video section and, optionally, an opus audio section. Errors read
+// "sdp: answer ...".
+func (s *Session) Remote() (Remote, error) {
+	r, _, _, err := s.remote("answer")
+	return r, err
+}
+
+// remote returns the checked Remote and the indices of the chosen video and
+// audio sections (-1 for no audio).
+func (s *Session) remote(role string) (Remote, int, int, error) {
+	vi := -1
+	var r Remote
+	for i := range s.Media {
+		m := &s.Media[i]
+		if m.Kind != KindVideo || !m.live() || !dtlsSRTP(m.Proto) {
+			continue
+		}
+		if p, ok := m.Codec(vp8Name, vp8ClockRate, 0); ok {
+			vi, r.VideoPT, r.VideoMid = i, p.Type, m.Mid
+			break
+		}
+	}
+	if vi < 0 {
+		return Remote{}, -1, -1, &descError{role: role, reason: ErrNoVP8}
+	}
+	ai := -1
+	for i := range s.Media {
+		m := &s.Media[i]
+		if m.Kind != KindAudio || !m.live() || !dtlsSRTP(m.Proto) {
+			continue
+		}
+		// PT 0 would read as "no audio", and a PT shared with video could
+		// not be told apart on a bundled transport (RFC 8843 §9.1).
+		if p, ok := m.Codec(opusName, opusClockRate, opusChannels); ok && p.Type != 0 && p.Type != r.VideoPT {
+			ai, r.AudioPT, r.AudioMid = i, p.Type, m.Mid
+			break
+		}
+	}
+
+	t := &s.Media[s.transport(vi)]
+	if t.ICEUfrag == "" || t.ICEPwd == "" {
+		return Remote{}, -1, -1, &descError{role: role, reason: ErrNoICECredentials}
+	}
+	if err := checkCredentials(t.ICEUfrag, t.ICEPwd); err != "" {
+		return Remote{}, -1, -1, &descError{role: role, reason: ErrBadICECredentials, detail: err}
+	}
+	r.ICEUfrag, r.ICEPwd = t.ICEUfrag, t.ICEPwd
+	for _, f := range t.Fingerprints {
+		if !strongHash(f.Algorithm) {
+			continue
+		}
+		if _, err := f.Digest(); err == nil {
+			r.Fingerprints = append(r.Fingerprints, f)
+		}
+	}
+	if len(r.Fingerprints) == 0 {
+		return Remote{}, -1, -1, &descError{role: role, reason: ErrNoFingerprint}
+	}
+	r.Setup = t.Setup
+	return r, vi, ai, nil
+}
+
+// transport returns the index of the section whose ICE and DTLS attributes
+// govern section i: with BUNDLE, the first live section named in i's group
+// (the tagged section, RFC 8843 §7.2.1 and §7.3.1); otherwise i itself.
+func (s *Session) transport(i int) int {
+	g, ok := s.bundleOf(s.Media[i].Mid)
+	if !ok {
+		return i
+	}
+	for _, mid := range g {
+		for j := range s.Media {
+			if s.Media[j].Mid == mid && s.Media[j].live() {
+				return j
+			}
+		}
+	}
+	return i
+}
+
+// bundleOf returns the BUNDLE group that lists mid.
+func (s *Session) bundleOf(mid string) ([]string, bool) {
+	if mid == "" {
+		return nil, false
+	}
+	for _, g := range s.Groups {
+		if g.Semantics != "BUNDLE" {
+			continue
+		}
+		for _, m := range g.Mids {
+			if m == mid {
+				return g.Mids, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// dtlsSRTP reports whether a section's protocol is RTP over DTLS-SRTP on
+// UDP (RFC 5764 §8), the only transport the server runs.
+func dtlsSRTP(proto string) bool {
+	return strings.EqualFold(proto, "UDP/TLS/RTP/SAVPF") || strings.EqualFold(proto, "UDP/TLS/RTP/SAVP")
+}
+
+// checkCredentials checks RFC 8839 §5.4 lengths and characters and returns
+// a description of the first problem, "" when they are valid.
+func checkCredentials(ufrag, pwd string) string {
+	switch {
+	case len(ufrag) < minUfragLen || len(ufrag) > maxCredLen:
+		return "ice-ufrag must be 4 to 256 characters"
+	case !isICEChars(ufrag):
+		return "ice-ufrag may only contain letters, digits, '+' and '/'"
+	case len(pwd) < minPwdLen || len(pwd) > maxCredLen:
+		return "ice-pwd must be 22 to 256 characters"
+	case !isICEChars(pwd):
+		return "ice-pwd may only contain letters, digits, '+' and '/'"
+	}
+	return ""
+}
+
+// ValidCredentials reports whether ufrag and pwd are valid ICE credentials
+// (RFC 8839 §5.4).
+func ValidCredentials(ufrag, pwd string) bool { return checkCredentials(ufrag, pwd) == "" }
