@@ -1,0 +1,390 @@
+// Package ice is the ICE-lite side of connectivity checks (RFC 8445 §2.5):
+// one Agent per peer answers the peer's Binding requests, learns which
+// remote addresses have proven knowledge of the password, follows the
+// controlling peer's nomination, and tracks consent freshness (RFC 7675).
+//
+// A lite agent never sends checks and is always the controlled agent when
+// its peer is a full agent, which every browser is. It has one host
+// candidate per local address, so a candidate pair is identified here by the
+// remote address alone.
+//
+// The Agent does no I/O and reads no clock: the caller passes the time and
+// sends what HandleBinding returns. It is not safe for concurrent use.
+package ice
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
+)
+
+// ConsentTimeout is how long consent lasts after the last authenticated
+// check (RFC 7675 §5.1: 30 seconds).
+const ConsentTimeout = 30 * time.Second
+
+// MaxPairs bounds the remote addresses remembered per agent. Only addresses
+// that passed MESSAGE-INTEGRITY are remembered; a browser uses a handful
+// (one per local interface and address family).
+const MaxPairs = 16
+
+// maxUnknown bounds the types echoed in UNKNOWN-ATTRIBUTES.
+const maxUnknown = 8
+
+// responseBufSize is the initial capacity of the reused response buffer: a
+// success response with an IPv6 XOR-MAPPED-ADDRESS, MI and FINGERPRINT is
+// 80 bytes.
+const responseBufSize = 128
+
+// STUN error codes an agent answers with (RFC 8489 §14.8, RFC 8445 §7.3.1.1).
+const (
+	CodeBadRequest       = 400
+	CodeUnauthorized     = 401
+	CodeUnknownAttribute = 420
+	CodeRoleConflict     = 487
+)
+
+// Why a request was not accepted; Result.Err carries one of these.
+var (
+	ErrNotRequest     = errors.New("ice: not a Binding request")
+	ErrNoFingerprint  = errors.New("ice: missing or bad FINGERPRINT")
+	ErrNoCredentials  = errors.New("ice: request without USERNAME or MESSAGE-INTEGRITY")
+	ErrUsername       = errors.New("ice: USERNAME does not name this agent")
+	ErrIntegrity      = errors.New("ice: MESSAGE-INTEGRITY does not verify")
+	ErrUnknownAttr    = errors.New("ice: unknown comprehension-required attribute")
+	ErrRoleConflict   = errors.New("ice: peer claims the controlled role")
+	ErrBadRequest     = errors.New("ice: missing or malformed PRIORITY")
+	ErrResponseFailed = errors.New("ice: could not build the response")
+)
+
+// Result says what HandleBinding did with a request.
+type Result struct {
+	// Authenticated is set when the request verified and was answered with
+	// a success response: its source address proved knowledge of the
+	// password, so the caller may route that address to this peer.
+	Authenticated bool
+	// Nominated is set when the request carried USE-CANDIDATE: its source
+	// is now the selected pair.
+	Nominated bool
+	// Code is the error code of the response sent, 0 for a success
+	// response or none.
+	Code int
+	// Err says why the request was refused or dropped; nil on success.
+	Err error
+}
+
+// Pair is what the agent knows about one remote address that sent an
+// authenticated check.
+type Pair struct {
+	Remote    netip.AddrPort
+	Priority  uint32    // the peer's PRIORITY for its candidate (RFC 8445 §7.1.1)
+	Checks    uint32    // authenticated checks received
+	LastCheck time.Time // time of the latest one
+	Nominated bool      // a check carried USE-CANDIDATE
+}
+
+// Agent answers one peer's connectivity checks.
+type Agent struct {
+	localUfrag  string
+	localPwd    string
+	remoteUfrag string
+	remotePwd   string
+	// username is "localUfrag:remoteUfrag", or "localUfrag:" while the
+	// remote ufrag is unknown (then only the prefix is checked).
+	username []byte
+	integ    *stun.Integrity
+	resp     stun.Message
+	unknown  [maxUnknown]uint16
+
+	pairs    [MaxPairs]Pair
+	npairs   int
+	selected int // index into pairs, -1 when none
+	lastAuth time.Time
+}
+
+// NewAgent returns an agent for the local credentials it advertised in its
+// SDP (a=ice-ufrag, a=ice-pwd). The caller generates them (RFC 8445 §5.3:
+// at least 24 bits of randomness in the ufrag and 128 in the password).
+func NewAgent(localUfrag, localPwd string) *Agent {
+	a := &Agent{
+		localUfrag: localUfrag,
+		localPwd:   localPwd,
+		integ:      stun.NewIntegrity([]byte(localPwd)),
+		selected:   -1,
+	}
+	a.resp.Raw = make([]byte, 0, responseBufSize)
+	a.resp.Attributes = make([]stun.Attribute, 0, 8)
+	a.setUsername()
+	return a
+}
+
+// SetRemoteCredentials records the peer's ufrag and password from its SDP.
+//
+// Until it is called, checks are answered when their USERNAME starts with
+// "localUfrag:" followed by any non-empty remote part and their
+// MESSAGE-INTEGRITY verifies with the local password: RFC 8445 §7.3 has an
+// agent respond to checks that arrive before the peer's candidates, and the
+// integrity check only needs the local password. After it, the remote part
+// must equal ufrag. The remote password is kept for completeness; a lite
+// agent sends no checks, so it never signs with it.
+func (a *Agent) SetRemoteCredentials(ufrag, pwd string) {
+	a.remoteUfrag, a.remotePwd = ufrag, pwd
+	a.setUsername()
+}
+
+func (a *Agent) setUsername() {
+	a.username = append(a.username[:0], a.localUfrag...)
+	a.username = append(a.username, ':')
+	a.username = append(a.username, a.remoteUfrag...)
+}
+
+// LocalUfrag returns the local ufrag of this agent.
+func (a *Agent) LocalUfrag() string { return a.localUfrag }
+
+// RemoteUfrag returns the peer's ufrag, empty until SetRemoteCredentials.
+func (a *Agent) RemoteUfrag() string { return a.remoteUfrag }
+
+func (a *Agent) usernameOK(u []byte) bool {
+	if a.remoteUfrag != "" {
+		return bytes.Equal(u, a.username)
+	}
+	return len(u) > len(a.username) && bytes.HasPrefix(u, a.username)
+}
+
+// HandleBinding processes a decoded STUN message from src that was routed to
+// this agent (normally by LocalUfrag), appends the response to send back to
+// src onto dst, and reports what happened. When nothing is to be sent, resp
+// is dst unchanged. The checks follow RFC 8489 §6.3 and §9.1.3 and RFC 8445
+// §7.3, in this order:
+//
+//   - Not a Binding request (indications, responses, other methods):
+//     dropped. A lite agent sends no requests, so it expects no responses,
+//     and Binding indications (RFC 8445 §11 keepalives) need no answer.
+//   - FINGERPRINT missing or wrong: dropped (RFC 8445 §7 requires it; a
+//     message that fails it is not taken for STUN, RFC 8489 §7.3).
+//   - No USERNAME or no MESSAGE-INTEGRITY: 400.
+//   - USERNAME other than "localUfrag:remoteUfrag": dropped silently, not
+//     answered with 401 as RFC 8489 §9.1.3 suggests. Such a request is for
+//     another peer or from someone guessing; silence tells them nothing and
+//     costs nothing.
+//   - MESSAGE-INTEGRITY fails with the local password: 401, without
+//     MESSAGE-INTEGRITY (RFC 8489 §9.1.3), since nothing proves the sender
+//     knows the key.
+//
+// From here the request is authenticated and every response carries
+// MESSAGE-INTEGRITY and FINGERPRINT:
+//
+//   - Unknown comprehension-required attributes: 420 with
+//     UNKNOWN-ATTRIBUTES (RFC 8489 §6.3.1).
+//   - ICE-CONTROLLED: 487 Role Conflict. A lite agent is controlled and
+//     cannot switch (RFC 8445 §6.1.1); answering as if our tie-breaker lost
+//     (§7.3.1.1) makes a full peer switch to controlling. A lite peer never
+//     sends checks, so two lite agents never get here.
+//   - PRIORITY missing or malformed: 400 (RFC 8445 §7.1.1 makes it
+//     mandatory).
+//   - Otherwise: success with XOR-MAPPED-ADDRESS of src. src is remembered
+//     as a pair, USE-CANDIDATE selects it, and consent is refreshed.
+//
+// ICE-CONTROLLING needs no check: we are controlled, so there is no
+// conflict. Nothing is remembered about a request that does not
+// authenticate.
+func (a *Agent) HandleBinding(now time.Time, src netip.AddrPort, m *stun.Message, dst []byte) (resp []byte, res Result) {
+	if m.Type != stun.TypeBindingRequest {
+		return dst, Result{Err: ErrNotRequest}
+	}
+	if m.CheckFingerprint() != nil {
+		return dst, Result{Err: ErrNoFingerprint}
+	}
+	user, ok := m.Username()
+	if !ok || !m.HasIntegrity() {
+		return a.errorResponse(dst, m, CodeBadRequest, false, ErrNoCredentials)
+	}
+	if !a.usernameOK(user) {
+		return dst, Result{Err: ErrUsername}
+	}
+	if a.integ.Check(m) != nil {
+		return a.errorResponse(dst, m, CodeUnauthorized, false, ErrIntegrity)
+	}
+
+	if unknown := m.UnknownComprehensionRequired(a.unknown[:0]); len(unknown) > 0 {
+		return a.errorResponse(dst, m, CodeUnknownAttribute, true, ErrUnknownAttr)
+	}
+	if m.Has(stun.AttrICEControlled) {
+		return a.errorResponse(dst, m, CodeRoleConflict, true, ErrRoleConflict)
+	}
+	prio, err := m.Priority()
+	if err != nil {
+		return a.errorResponse(dst, m, CodeBadRequest, true, ErrBadRequest)
+	}
+
+	r := &a.resp
+	r.Reset()
+	r.SetType(stun.TypeBindingSuccess)
+	r.SetTransactionID(m.TransactionID)
+	r.AddXORMappedAddress(src)
+	a.integ.AddTo(r)
+	r.AddFingerprint()
+	if r.Err() != nil {
+		// Only an invalid src can get here; nothing to answer.
+		return dst, Result{Err: ErrResponseFailed}
+	}
+
+	nominated := m.UseCandidate()
+	a.recordCheck(now, src, prio, nominated)
+	a.Touch(now)
+	return append(dst, r.Raw...), Result{Authenticated: true, Nominated: nominated}
+}
+
+func (a *Agent) errorResponse(dst []byte, m *stun.Message, code int, sign bool, why error) ([]byte, Result) {
+	r := &a.resp
+	r.Reset()
+	r.SetType(stun.TypeBindingError)
+	r.SetTransactionID(m.TransactionID)
+	r.AddErrorCode(code, reason(code))
+	if code == CodeUnknownAttribute {
+		r.AddUnknownAttributes(m.UnknownComprehensionRequired(a.unknown[:0]))
+	}
+	if sign {
+		a.integ.AddTo(r)
+	}
+	r.AddFingerprint()
+	if r.Err() != nil {
+		return dst, Result{Err: errors.Join(why, ErrResponseFailed)}
+	}
+	return append(dst, r.Raw...), Result{Code: code, Err: why}
+}
+
+// reason returns the reason phrase RFC 8489 §14.8 and RFC 8445 suggest.
+func reason(code int) string {
+	switch code {
+	case CodeBadRequest:
+		return "Bad Request"
+	case CodeUnauthorized:
+		return "Unauthorized"
+	case CodeUnknownAttribute:
+		return "Unknown Attribute"
+	case CodeRoleConflict:
+		return "Role Conflict"
+	}
+	return ""
+}
+
+// recordCheck remembers an authenticated check from src. When the table is
+// full, the least recently checked pair that is not selected makes room:
+// only the peer itself can fill the table, and its newest address is the
+// one most likely to matter.
+func (a *Agent) recordCheck(now time.Time, src netip.AddrPort, prio uint32, nominated bool) {
+	i := a.find(src)
+	if i < 0 {
+		if a.npairs < MaxPairs {
+			i = a.npairs
+			a.npairs++
+		} else if i = a.oldest(); i < 0 {
+			return // unreachable while MaxPairs > 1
+		}
+		a.pairs[i] = Pair{Remote: src}
+	}
+	p := &a.pairs[i]
+	p.Priority = prio
+	p.Checks++
+	p.LastCheck = now
+	if nominated {
+		// RFC 8445 §8.1.1: the pair a USE-CANDIDATE check succeeds on is
+		// selected. A later nomination on another pair replaces it: with
+		// regular nomination a controlling agent nominates again only to
+		// move the session (e.g. after a network change).
+		p.Nominated = true
+		a.selected = i
+	}
+}
+
+func (a *Agent) find(src netip.AddrPort) int {
+	for i := 0; i < a.npairs; i++ {
+		if a.pairs[i].Remote == src {
+			return i
+		}
+	}
+	return -1
+}
+
+// oldest returns the least recently checked pair other than the selected one.
+func (a *Agent) oldest() int {
+	best := -1
+	for i := 0; i < a.npairs; i++ {
+		if i == a.selected {
+			continue
+		}
+		if best < 0 || a.pairs[i].LastCheck.Before(a.pairs[best].LastCheck) {
+			best = i
+		}
+	}
+	return best
+}
+
+// Selected returns the remote address of the nominated pair.
+func (a *Agent) Selected() (netip.AddrPort, bool) {
+	if a.selected < 0 {
+		return netip.AddrPort{}, false
+	}
+	return a.pairs[a.selected].Remote, true
+}
+
+// Pairs appends the remembered pairs to dst, in the order first seen.
+func (a *Agent) Pairs(dst []Pair) []Pair { return append(dst, a.pairs[:a.npairs]...) }
+
+// Touch records authenticated activity at now. HandleBinding calls it for
+// every successful check; the caller may also call it for traffic that is
+// authenticated by other means (SRTP, DTLS records on the selected address).
+// RFC 7675 ties consent to STUN checks only, but a lite agent never sends
+// checks of its own: the peer's checks and its authenticated media are what
+// it can observe.
+func (a *Agent) Touch(now time.Time) {
+	if now.After(a.lastAuth) {
+		a.lastAuth = now
+	}
+}
+
+// LastActivity is the time of the latest authenticated activity, zero
+// before the first.
+func (a *Agent) LastActivity() time.Time { return a.lastAuth }
+
+// ConsentDeadline is when consent expires without further authenticated
+// activity: LastActivity plus ConsentTimeout, zero before any activity.
+func (a *Agent) ConsentDeadline() time.Time {
+	if a.lastAuth.IsZero() {
+		return time.Time{}
+	}
+	return a.lastAuth.Add(ConsentTimeout)
+}
+
+// ConsentExpired reports whether consent was established and has since
+// lapsed (RFC 7675 §5.1). Before the first authenticated check there is no
+// consent to expire: the caller bounds the time to connect separately.
+func (a *Agent) ConsentExpired(now time.Time) bool {
+	d := a.ConsentDeadline()
+	return !d.IsZero() && !now.Before(d)
+}
+
+// LocalUfrag returns the recipient's ufrag from a request's USERNAME
+// ("recipientUfrag:senderUfrag", RFC 8445 §7.2.2): the key that finds the
+// agent a request is for. It allocates the string; LocalUfragBytes does not.
+func LocalUfrag(m *stun.Message) (string, bool) {
+	b, ok := LocalUfragBytes(m)
+	return string(b), ok
+}
+
+// LocalUfragBytes is LocalUfrag without allocation; the result points into
+// m.Raw. A map indexed with string(b) does not allocate either.
+func LocalUfragBytes(m *stun.Message) ([]byte, bool) {
+	u, ok := m.Username()
+	if !ok {
+		return nil, false
+	}
+	i := bytes.IndexByte(u, ':')
+	if i <= 0 {
+		return nil, false
+	}
+	return u[:i], true
+}

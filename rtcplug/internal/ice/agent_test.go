@@ -1,0 +1,555 @@
+package ice
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
+)
+
+// Credentials from testdata/pion-answer.sdp (the ICE-lite side, which the
+// capture's checks are addressed to) and testdata/chromium156-offer.sdp.
+const (
+	localUfrag  = "wxwEaKUYrnfdHCnY"
+	localPwd    = "GMqhsyrIRToHXKgsHPecZvbokKQUzzRX"
+	remoteUfrag = "847+"
+	remotePwd   = "jNW4ET/a3vMhkHYVVdYHtjTz"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// captureFrame returns datagram n of testdata/chromium156-pion-handshake.txt.
+func captureFrame(t testing.TB, n int) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "chromium156-pion-handshake.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 4 && f[0] == strconv.Itoa(n) {
+			b, err := hex.DecodeString(f[3])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+	t.Fatalf("no frame %d", n)
+	return nil
+}
+
+func decode(t testing.TB, b []byte) *stun.Message {
+	t.Helper()
+	var m stun.Message
+	if err := m.Decode(b); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	return &m
+}
+
+// request builds a Chromium-like Binding request: USERNAME,
+// GOOG-NETWORK-INFO, ICE-CONTROLLING, PRIORITY, [USE-CANDIDATE], MI, FINGERPRINT.
+type request struct {
+	username   string
+	pwd        string
+	useCand    bool
+	controlled bool   // ICE-CONTROLLED instead of ICE-CONTROLLING
+	noPriority bool   // omit PRIORITY
+	noMI       bool   // omit MESSAGE-INTEGRITY
+	noFP       bool   // omit FINGERPRINT
+	extra      uint16 // an extra attribute type, 0 for none
+	typ        uint16 // message type, 0 = Binding request
+}
+
+func (r request) build(t testing.TB) *stun.Message {
+	t.Helper()
+	var m stun.Message
+	m.Reset()
+	typ := r.typ
+	if typ == 0 {
+		typ = stun.TypeBindingRequest
+	}
+	m.SetType(typ)
+	m.SetTransactionID([12]byte{'t', 'x', 'i', 'd', 1, 2, 3, 4, 5, 6, 7, 8})
+	m.AddUsername(r.username)
+	m.Add(stun.AttrGoogNetworkInfo, []byte{0, 1, 0, 50})
+	if r.controlled {
+		m.AddICEControlled(0x5a6d129b012a568b)
+	} else {
+		m.AddICEControlling(0x5a6d129b012a568b)
+	}
+	if !r.noPriority {
+		m.AddPriority(CandidatePriority(TypePrefPeerReflexive, 0x7f1e, 1))
+	}
+	if r.useCand {
+		m.AddUseCandidate()
+	}
+	if r.extra != 0 {
+		m.Add(r.extra, []byte{1, 2, 3, 4})
+	}
+	if !r.noMI {
+		m.AddIntegrity([]byte(r.pwd))
+	}
+	if !r.noFP {
+		m.AddFingerprint()
+	}
+	if err := m.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return decode(t, m.Raw)
+}
+
+func chromeLike() request {
+	return request{username: localUfrag + ":" + remoteUfrag, pwd: localPwd}
+}
+
+func newAgent() *Agent {
+	a := NewAgent(localUfrag, localPwd)
+	a.SetRemoteCredentials(remoteUfrag, remotePwd)
+	return a
+}
+
+// The port Chromium sent from in the capture, read back from pion's answer.
+func captureSrc(t testing.TB) netip.AddrPort {
+	ap, err := decode(t, captureFrame(t, 2)).XORMappedAddress()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ap
+}
+
+func TestCaptureMatchesPion(t *testing.T) {
+	src := captureSrc(t)
+	for _, remoteKnown := range []bool{true, false} {
+		a := NewAgent(localUfrag, localPwd)
+		if remoteKnown {
+			a.SetRemoteCredentials(remoteUfrag, remotePwd)
+		}
+		resp, res := a.HandleBinding(t0, src, decode(t, captureFrame(t, 1)), nil)
+		if !res.Authenticated || res.Nominated || res.Err != nil || res.Code != 0 {
+			t.Fatalf("frame 1: %+v", res)
+		}
+		// Our answer is byte for byte pion's answer in the capture.
+		if !bytes.Equal(resp, captureFrame(t, 2)) {
+			t.Fatalf("response\n%x\npion sent\n%x", resp, captureFrame(t, 2))
+		}
+		if _, ok := a.Selected(); ok {
+			t.Fatal("selected without USE-CANDIDATE")
+		}
+		resp, res = a.HandleBinding(t0.Add(time.Second), src, decode(t, captureFrame(t, 5)), resp[:0])
+		if !res.Authenticated || !res.Nominated {
+			t.Fatalf("frame 5: %+v", res)
+		}
+		if !bytes.Equal(resp, captureFrame(t, 6)) {
+			t.Fatalf("response\n%x\npion sent\n%x", resp, captureFrame(t, 6))
+		}
+		if sel, ok := a.Selected(); !ok || sel != src {
+			t.Fatalf("selected %v %v", sel, ok)
+		}
+		pairs := a.Pairs(nil)
+		if len(pairs) != 1 || pairs[0].Checks != 2 || !pairs[0].Nominated || !pairs[0].LastCheck.Equal(t0.Add(time.Second)) {
+			t.Fatalf("pairs %+v", pairs)
+		}
+	}
+}
+
+func TestCaptureWrongCredentials(t *testing.T) {
+	src := captureSrc(t)
+	frame := decode(t, captureFrame(t, 1))
+
+	// The right ufrag, the wrong password: 401 without MESSAGE-INTEGRITY.
+	a := NewAgent(localUfrag, remotePwd)
+	resp, res := a.HandleBinding(t0, src, frame, nil)
+	if res.Authenticated || res.Code != CodeUnauthorized || !errors.Is(res.Err, ErrIntegrity) {
+		t.Fatalf("wrong pwd: %+v", res)
+	}
+	r := decode(t, resp)
+	if code, _, _ := r.ErrorCode(); r.Type != stun.TypeBindingError || code != 401 || r.TransactionID != frame.TransactionID {
+		t.Fatalf("401 response %x", resp)
+	}
+	if r.HasIntegrity() || r.CheckFingerprint() != nil {
+		t.Fatal("401 must carry FINGERPRINT and no MESSAGE-INTEGRITY")
+	}
+	assertNoState(t, a)
+
+	// Another agent's ufrag: silence.
+	b := NewAgent("someoneElse", localPwd)
+	if resp, res := b.HandleBinding(t0, src, frame, []byte("x")); string(resp) != "x" || res.Authenticated || !errors.Is(res.Err, ErrUsername) {
+		t.Fatalf("unknown ufrag: %q %+v", resp, res)
+	}
+	assertNoState(t, b)
+
+	// The right local ufrag, a different remote one (an old session).
+	c := NewAgent(localUfrag, localPwd)
+	c.SetRemoteCredentials("abcd", remotePwd)
+	if resp, res := c.HandleBinding(t0, src, frame, nil); resp != nil || res.Authenticated || !errors.Is(res.Err, ErrUsername) {
+		t.Fatalf("other remote ufrag: %x %+v", resp, res)
+	}
+	assertNoState(t, c)
+}
+
+func assertNoState(t *testing.T, a *Agent) {
+	t.Helper()
+	if len(a.Pairs(nil)) != 0 || !a.LastActivity().IsZero() || a.ConsentExpired(t0.Add(time.Hour)) {
+		t.Fatal("a request that did not authenticate left state behind")
+	}
+	if _, ok := a.Selected(); ok {
+		t.Fatal("selected after a failed request")
+	}
+}
+
+func TestUsernameForms(t *testing.T) {
+	src := netip.MustParseAddrPort("192.0.2.10:5000")
+	for _, tc := range []struct {
+		user        string
+		remoteKnown bool
+		ok          bool
+	}{
+		{localUfrag + ":" + remoteUfrag, true, true},
+		{localUfrag + ":" + remoteUfrag, false, true},
+		{localUfrag + ":anything", false, true},
+		{localUfrag + ":", false, false},
+		{localUfrag, false, false},
+		{localUfrag + ":" + remoteUfrag + "x", true, false},
+		{localUfrag + "x:" + remoteUfrag, true, false},
+		{remoteUfrag + ":" + localUfrag, true, false},
+		{"", false, false},
+	} {
+		a := NewAgent(localUfrag, localPwd)
+		if tc.remoteKnown {
+			a.SetRemoteCredentials(remoteUfrag, remotePwd)
+		}
+		req := request{username: tc.user, pwd: localPwd}.build(t)
+		_, res := a.HandleBinding(t0, src, req, nil)
+		if res.Authenticated != tc.ok {
+			t.Errorf("%q (remote known %v): %+v", tc.user, tc.remoteKnown, res)
+		}
+	}
+}
+
+func TestErrorResponses(t *testing.T) {
+	src := netip.MustParseAddrPort("[2001:db8::7]:61000")
+	for _, tc := range []struct {
+		name   string
+		req    request
+		code   int
+		err    error
+		signed bool
+	}{
+		{"no MI", func() request { r := chromeLike(); r.noMI = true; return r }(), 400, ErrNoCredentials, false},
+		{"no USERNAME", func() request { r := chromeLike(); r.username = ""; return r }(), 0, ErrUsername, false},
+		{"bad MI", func() request { r := chromeLike(); r.pwd = "nope"; return r }(), 401, ErrIntegrity, false},
+		{"unknown attribute", func() request { r := chromeLike(); r.extra = 0x7001; return r }(), 420, ErrUnknownAttr, true},
+		{"role conflict", func() request { r := chromeLike(); r.controlled = true; return r }(), 487, ErrRoleConflict, true},
+		{"no PRIORITY", func() request { r := chromeLike(); r.noPriority = true; return r }(), 400, ErrBadRequest, true},
+		{"optional unknown is fine", func() request { r := chromeLike(); r.extra = 0x8fff; return r }(), 0, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAgent()
+			resp, res := a.HandleBinding(t0, src, tc.req.build(t), nil)
+			if !errors.Is(res.Err, tc.err) || res.Code != tc.code || res.Authenticated != (tc.err == nil) {
+				t.Fatalf("%+v", res)
+			}
+			if tc.req.username == "" {
+				// Without USERNAME the request fails the credential check
+				// first: 400 like a missing MI.
+				return
+			}
+			r := decode(t, resp)
+			if r.CheckFingerprint() != nil {
+				t.Fatal("response without a valid FINGERPRINT")
+			}
+			if tc.signed {
+				if err := r.CheckIntegrity([]byte(localPwd)); err != nil {
+					t.Fatalf("response to an authenticated request: %v", err)
+				}
+			} else if r.HasIntegrity() {
+				t.Fatal("MESSAGE-INTEGRITY on a response to an unauthenticated request")
+			}
+			if tc.code == 0 {
+				if ap, err := r.XORMappedAddress(); err != nil || ap != src {
+					t.Fatalf("mapped %v %v", ap, err)
+				}
+				return
+			}
+			code, reason, err := r.ErrorCode()
+			if err != nil || code != tc.code || len(reason) == 0 || r.Type != stun.TypeBindingError {
+				t.Fatalf("error code %d %q %v", code, reason, err)
+			}
+			if tc.code == 420 {
+				if ua, _ := r.Get(stun.AttrUnknownAttributes); !bytes.Equal(ua, []byte{0x70, 0x01}) {
+					t.Fatalf("UNKNOWN-ATTRIBUTES %x", ua)
+				}
+			}
+			assertNoState(t, a)
+		})
+	}
+}
+
+func TestNoUsername(t *testing.T) {
+	r := chromeLike()
+	r.username = ""
+	a := newAgent()
+	// An empty USERNAME attribute is present but names nobody.
+	if _, res := a.HandleBinding(t0, netip.MustParseAddrPort("192.0.2.1:1"), r.build(t), nil); res.Authenticated || !errors.Is(res.Err, ErrUsername) {
+		t.Fatalf("%+v", res)
+	}
+	// No USERNAME attribute at all: 400.
+	var m stun.Message
+	m.Reset()
+	m.SetType(stun.TypeBindingRequest)
+	m.AddPriority(1)
+	m.AddIntegrity([]byte(localPwd))
+	m.AddFingerprint()
+	resp, res := a.HandleBinding(t0, netip.MustParseAddrPort("192.0.2.1:1"), decode(t, m.Raw), nil)
+	if res.Code != 400 || !errors.Is(res.Err, ErrNoCredentials) || len(resp) == 0 {
+		t.Fatalf("%+v", res)
+	}
+}
+
+func TestDropped(t *testing.T) {
+	src := netip.MustParseAddrPort("192.0.2.1:1")
+	a := newAgent()
+	noFP := chromeLike()
+	noFP.noFP = true
+	badFP := chromeLike().build(t)
+	badFP.Raw[len(badFP.Raw)-1] ^= 1
+	ind := chromeLike()
+	ind.typ = stun.TypeBindingIndication
+	succ := chromeLike()
+	succ.typ = stun.TypeBindingSuccess
+	other := chromeLike()
+	other.typ = 0x0003 // TURN Allocate
+	for name, m := range map[string]*stun.Message{
+		"no FINGERPRINT":  noFP.build(t),
+		"bad FINGERPRINT": badFP,
+		"indication":      ind.build(t),
+		"success":         succ.build(t),
+		"other method":    other.build(t),
+	} {
+		resp, res := a.HandleBinding(t0, src, m, nil)
+		if resp != nil || res.Authenticated || res.Err == nil {
+			t.Errorf("%s: %x %+v", name, resp, res)
+		}
+	}
+	assertNoState(t, a)
+}
+
+func TestNominationAndRenomination(t *testing.T) {
+	a := newAgent()
+	wifi := netip.MustParseAddrPort("192.0.2.10:5000")
+	lte := netip.MustParseAddrPort("[2001:db8::10]:6000")
+	check := chromeLike().build(t)
+	nominate := func() *stun.Message { r := chromeLike(); r.useCand = true; return r.build(t) }()
+
+	if _, res := a.HandleBinding(t0, wifi, check, nil); !res.Authenticated || res.Nominated {
+		t.Fatalf("%+v", res)
+	}
+	if _, res := a.HandleBinding(t0, lte, check, nil); !res.Authenticated {
+		t.Fatalf("%+v", res)
+	}
+	if _, ok := a.Selected(); ok {
+		t.Fatal("selected before nomination")
+	}
+	if _, res := a.HandleBinding(t0, wifi, nominate, nil); !res.Nominated {
+		t.Fatalf("%+v", res)
+	}
+	if sel, _ := a.Selected(); sel != wifi {
+		t.Fatalf("selected %v", sel)
+	}
+	if _, res := a.HandleBinding(t0, lte, nominate, nil); !res.Nominated {
+		t.Fatalf("%+v", res)
+	}
+	if sel, _ := a.Selected(); sel != lte {
+		t.Fatalf("renominated: selected %v", sel)
+	}
+	// A plain check on the old pair does not move the selection back.
+	a.HandleBinding(t0, wifi, check, nil)
+	if sel, _ := a.Selected(); sel != lte {
+		t.Fatalf("selected %v", sel)
+	}
+}
+
+func TestConsent(t *testing.T) {
+	a := newAgent()
+	src := netip.MustParseAddrPort("192.0.2.10:5000")
+	if a.ConsentExpired(t0) || !a.ConsentDeadline().IsZero() {
+		t.Fatal("consent expired before it existed")
+	}
+	a.HandleBinding(t0, src, chromeLike().build(t), nil)
+	if got := a.ConsentDeadline(); !got.Equal(t0.Add(ConsentTimeout)) {
+		t.Fatalf("deadline %v", got)
+	}
+	if a.ConsentExpired(t0.Add(ConsentTimeout - time.Nanosecond)) {
+		t.Fatal("expired early")
+	}
+	if !a.ConsentExpired(t0.Add(ConsentTimeout)) {
+		t.Fatal("not expired at the deadline")
+	}
+	// A failing check does not refresh consent; a passing one does.
+	bad := chromeLike()
+	bad.pwd = "wrong"
+	a.HandleBinding(t0.Add(20*time.Second), src, bad.build(t), nil)
+	if !a.ConsentExpired(t0.Add(ConsentTimeout)) {
+		t.Fatal("refreshed by an unauthenticated check")
+	}
+	a.HandleBinding(t0.Add(20*time.Second), src, chromeLike().build(t), nil)
+	if a.ConsentExpired(t0.Add(49 * time.Second)) {
+		t.Fatal("not refreshed by a check")
+	}
+	// Touch refreshes (authenticated media); it never moves time back.
+	a.Touch(t0.Add(40 * time.Second))
+	a.Touch(t0.Add(10 * time.Second))
+	if !a.LastActivity().Equal(t0.Add(40 * time.Second)) {
+		t.Fatalf("last activity %v", a.LastActivity())
+	}
+	if a.ConsentExpired(t0.Add(69*time.Second)) || !a.ConsentExpired(t0.Add(70*time.Second)) {
+		t.Fatal("Touch did not set the deadline")
+	}
+}
+
+func TestPairBounds(t *testing.T) {
+	a := newAgent()
+	check := chromeLike().build(t)
+	nominate := func() *stun.Message { r := chromeLike(); r.useCand = true; return r.build(t) }()
+	addr := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 40000)
+	}
+	a.HandleBinding(t0, addr(0), nominate, nil)
+	for i := 1; i < 3*MaxPairs; i++ {
+		if _, res := a.HandleBinding(t0.Add(time.Duration(i)*time.Second), addr(i), check, nil); !res.Authenticated {
+			t.Fatalf("check %d: %+v", i, res)
+		}
+		if n := len(a.Pairs(nil)); n > MaxPairs {
+			t.Fatalf("%d pairs", n)
+		}
+	}
+	pairs := a.Pairs(nil)
+	if len(pairs) != MaxPairs {
+		t.Fatalf("%d pairs", len(pairs))
+	}
+	// The selected pair survives; the rest are the most recent addresses.
+	if sel, ok := a.Selected(); !ok || sel != addr(0) {
+		t.Fatalf("selected %v %v", sel, ok)
+	}
+	seen := map[netip.AddrPort]bool{}
+	for _, p := range pairs {
+		seen[p.Remote] = true
+	}
+	for i := 3*MaxPairs - (MaxPairs - 1); i < 3*MaxPairs; i++ {
+		if !seen[addr(i)] {
+			t.Fatalf("recent address %v evicted", addr(i))
+		}
+	}
+}
+
+func TestLocalUfrag(t *testing.T) {
+	frame := decode(t, captureFrame(t, 1))
+	if u, ok := LocalUfrag(frame); !ok || u != localUfrag {
+		t.Fatalf("%q %v", u, ok)
+	}
+	if n := testing.AllocsPerRun(100, func() { LocalUfragBytes(frame) }); n != 0 {
+		t.Fatalf("%v allocs", n)
+	}
+	routes := map[string]int{localUfrag: 1}
+	if n := testing.AllocsPerRun(100, func() {
+		b, _ := LocalUfragBytes(frame)
+		if routes[string(b)] != 1 {
+			panic("route")
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocs routing", n)
+	}
+	for _, u := range []string{"", ":abc", "abc"} {
+		var m stun.Message
+		m.Reset()
+		m.SetType(stun.TypeBindingRequest)
+		m.AddUsername(u)
+		if got, ok := LocalUfrag(decode(t, m.Raw)); ok {
+			t.Errorf("%q: %q", u, got)
+		}
+	}
+	var none stun.Message
+	none.Reset()
+	if _, ok := LocalUfrag(&none); ok {
+		t.Error("no USERNAME")
+	}
+}
+
+func TestCandidatePriority(t *testing.T) {
+	// pion-answer.sdp: "a=candidate:... 1 udp 2130706431 127.0.0.1 50000 typ host"
+	if p := CandidatePriority(TypePrefHost, LocalPrefSingle, 1); p != 2130706431 {
+		t.Fatalf("host %d", p)
+	}
+	if p := CandidatePriority(TypePrefServerReflexive, LocalPrefSingle, 1); p != 100<<24|65535<<8|255 {
+		t.Fatalf("srflx %d", p)
+	}
+	if CandidatePriority(TypePrefHost, 0, 0) != CandidatePriority(TypePrefHost, 0, 1) {
+		t.Fatal("component 0")
+	}
+	if CandidatePriority(TypePrefHost, 1, 2) >= CandidatePriority(TypePrefHost, 1, 1) {
+		t.Fatal("component 1 must rank higher")
+	}
+	a := netip.MustParseAddr("192.0.2.1")
+	s := netip.MustParseAddr("203.0.113.5")
+	f1 := Foundation("host", a, netip.Addr{}, "udp")
+	if f1 != Foundation("host", a, netip.Addr{}, "udp") || f1 == Foundation("srflx", a, s, "udp") ||
+		f1 == Foundation("host", netip.MustParseAddr("192.0.2.2"), netip.Addr{}, "udp") || len(f1) > 32 {
+		t.Fatalf("foundations %q", f1)
+	}
+}
+
+func TestHandleBindingNoAlloc(t *testing.T) {
+	a := newAgent()
+	src := captureSrc(t)
+	frames := []*stun.Message{decode(t, captureFrame(t, 1)), decode(t, captureFrame(t, 5))}
+	bad := chromeLike()
+	bad.pwd = "x"
+	frames = append(frames, bad.build(t))
+	dst := make([]byte, 0, 256)
+	n := testing.AllocsPerRun(100, func() {
+		for _, m := range frames {
+			dst, _ = a.HandleBinding(t0, src, m, dst[:0])
+		}
+	})
+	if n != 0 {
+		t.Fatalf("%v allocs per round", n)
+	}
+}
+
+func TestResponseAppends(t *testing.T) {
+	a := newAgent()
+	prefix := []byte("prefix")
+	resp, res := a.HandleBinding(t0, captureSrc(t), decode(t, captureFrame(t, 1)), prefix)
+	if !res.Authenticated || !bytes.HasPrefix(resp, prefix) || !bytes.Equal(resp[len(prefix):], captureFrame(t, 2)) {
+		t.Fatalf("%x", resp)
+	}
+}
+
+func BenchmarkHandleBinding(b *testing.B) {
+	a := newAgent()
+	src := captureSrc(b)
+	var in stun.Message
+	raw := captureFrame(b, 5)
+	dst := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := in.Decode(raw); err != nil {
+			b.Fatal(err)
+		}
+		var res Result
+		dst, res = a.HandleBinding(t0, src, &in, dst[:0])
+		if !res.Authenticated {
+			b.Fatal(res.Err)
+		}
+	}
+}
