@@ -1,0 +1,449 @@
+package dtls
+
+import (
+	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"time"
+)
+
+// onHandshakeRecord splits a record into handshake fragments. Before a
+// valid cookie only ClientHello fragments are collected, into one bounded
+// buffer; afterwards everything goes through the reassembler.
+func (s *Server) onHandshakeRecord(now time.Time, rh recordHeader, data []byte) error {
+	for len(data) > 0 {
+		h, rest, ok := parseHandshake(data)
+		if !ok {
+			return nil // malformed: drop the rest of the record
+		}
+		data = rest
+		switch s.state {
+		case awaitHello, awaitCookieHello:
+			if err := s.collectHello(now, rh, &h); err != nil {
+				return err
+			}
+		case awaitFlight5, established:
+			switch s.reasm.add(&h, rh.epoch) {
+			case addOld:
+				// The client repeats a flight we already answered: ours
+				// was lost (RFC 6347 §4.2.4).
+				s.resend = true
+			case addNew:
+				if err := s.processMessages(); err != nil {
+					return err
+				}
+			}
+		}
+		if s.err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// collectHello reassembles a ClientHello before the cookie exchange. A
+// fragment of a different message (another message_seq or length) restarts
+// the buffer: only one hello is ever held.
+func (s *Server) collectHello(now time.Time, rh recordHeader, h *handshakeHeader) error {
+	if h.typ != typeClientHello || rh.epoch != 0 || h.length > maxClientHelloLen {
+		return nil
+	}
+	if s.hello.used() && (h.seq != s.helloSeq || h.length != s.hello.length) {
+		s.hello.reset()
+	}
+	if !s.hello.used() {
+		s.hello.start(h, 0)
+		s.helloSeq = h.seq
+	}
+	s.hello.add(h, 0)
+	if !s.hello.complete() {
+		return nil
+	}
+	body := s.hello.body
+	s.hello.reset()
+	m, err := parseClientHello(body)
+	if err != nil {
+		return nil // unverified source: drop, never answer garbage
+	}
+	if !checkCookie(s.cfg.CookieSecret, s.addr, now, m) {
+		s.sendHelloVerifyRequest(now, rh.seq, m)
+		return nil
+	}
+	s.verified = true
+	return s.onClientHello(now, m, h.seq, body)
+}
+
+// sendHelloVerifyRequest answers a ClientHello without a valid cookie
+// (RFC 6347 §4.2.1). It keeps no state and is never retransmitted: a
+// repeated ClientHello gets a new one. Its record sequence number is the
+// ClientHello's, so that later records of ours never repeat one (§4.2.1).
+func (s *Server) sendHelloVerifyRequest(now time.Time, recordSeq uint64, m *clientHello) {
+	if len(s.tx) >= maxQueuedDatagrams {
+		return
+	}
+	var c [cookieLen]byte
+	cookie := makeCookie(c[:0], s.cfg.CookieSecret, s.addr, cookieSlotOf(now), m)
+	body := appendHelloVerifyRequest(s.scratch[:0], cookie)
+	d := make([]byte, 0, recordHeaderLen+handshakeHeaderLen+len(body))
+	d = appendRecordHeader(d, contentHandshake, 0, recordSeq, handshakeHeaderLen+len(body))
+	d = appendHandshakeHeader(d, typeHelloVerifyRequest, len(body), 0, 0, len(body))
+	d = append(d, body...)
+	s.tx = append(s.tx, d)
+	s.state = awaitCookieHello
+}
+
+// onClientHello negotiates from a ClientHello with a valid cookie and sends
+// flight 4: ServerHello, Certificate, ServerKeyExchange, CertificateRequest,
+// ServerHelloDone (RFC 5246 §7.4, RFC 6347 §4.2.4).
+func (s *Server) onClientHello(now time.Time, m *clientHello, seq uint16, body []byte) error {
+	// Version: DTLS 1.2 only. A client offering DTLS 1.3 still lists 1.2
+	// and sends client_version 1.2 (RFC 9147 §5.3); we answer plain 1.2.
+	if m.version > versionDTLS12 || m.version < 0xfe00 {
+		return alertProtocolVersion // DTLS 1.0 (0xfeff) numbers higher; not DTLS below 0xfe00
+	}
+	if m.hasSupportedVersions && !offersU16(m.supportedVersions, versionDTLS12) {
+		return alertProtocolVersion
+	}
+	if !hasNullCompression(m.compressionMethods) {
+		return alertIllegalParameter
+	}
+	// Secure renegotiation: an initial handshake carries an empty
+	// renegotiation_info (RFC 5746 §3.6).
+	if m.hasRenegotiation && len(m.renegotiationInfo) != 0 {
+		return alertHandshakeFailure
+	}
+	if !m.extendedMaster {
+		return alertHandshakeFailure // RFC 7627 required: no triple handshake
+	}
+	if m.hasECPointFormats && !hasNullCompression(m.ecPointFormats) {
+		return alertIllegalParameter // must offer uncompressed (0), RFC 8422 §5.1.2
+	}
+	if !offersU16(m.signatureSchemes, sigECDSAP256SHA256) {
+		return alertHandshakeFailure // we can only sign with ECDSA P-256 SHA-256
+	}
+	suite, ok := s.chooseSuite(m.cipherSuites)
+	if !ok {
+		return alertHandshakeFailure
+	}
+	group, ok := chooseGroup(m.supportedGroups)
+	if !ok {
+		return alertHandshakeFailure
+	}
+	profile, ok := s.chooseProfile(m)
+	if !ok {
+		return alertHandshakeFailure // DTLS-SRTP is the point (RFC 5764 §4.1.1)
+	}
+	s.suite, s.group, s.srtpProfile = suite, group, profile
+	copy(s.clientRandom[:], m.random)
+	if err := s.randomBytes(s.serverRandom[:]); err != nil {
+		return alertInternalError
+	}
+	key, err := curveOf(group).GenerateKey(s.cfg.Rand)
+	if err != nil {
+		return alertInternalError
+	}
+	s.ecdhKey = key
+
+	// The handshake hash starts at the ClientHello that carried the cookie
+	// (RFC 6347 §4.2.1).
+	s.transcript = appendTranscript(s.transcript[:0], typeClientHello, seq, body)
+	s.sendSeq = seq // our message_seq follows the client's (RFC 6347 §4.2.2)
+	s.reasm.reset(seq + 1)
+	s.expect = typeCertificate
+	// Our epoch-0 records continue after every record number the client
+	// used, which the HelloVerifyRequests echoed.
+	s.writeSeq[0] = max(s.writeSeq[0], s.replay[0].top+1)
+
+	secure := m.hasRenegotiation || offersU16(m.cipherSuites, scsvRenegotiation)
+	sh := serverHello{random: s.serverRandom[:], cipherSuite: suite.id, srtpProfile: profile,
+		ecPointFormat: m.hasECPointFormats, renegotiation: secure}
+	s.flight = s.flight[:0]
+	s.addMessage(typeServerHello, 0, sh.append(nil))
+	s.addMessage(typeCertificate, 0, appendCertificate(nil, s.cfg.Certificate.DER))
+	ske, err := s.serverKeyExchange()
+	if err != nil {
+		return alertInternalError
+	}
+	s.addMessage(typeServerKeyExchange, 0, ske)
+	s.addMessage(typeCertificateRequest, 0, appendCertificateRequest(nil, verifySchemes()))
+	s.addMessage(typeServerHelloDone, 0, appendServerHelloDone(nil))
+	s.state = awaitFlight5
+	s.startFlight(now, true)
+	return nil
+}
+
+func hasNullCompression(methods []byte) bool {
+	for _, c := range methods {
+		if c == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// chooseSuite picks by our preference among the client's offer.
+func (s *Server) chooseSuite(offered []uint16) (cipherSuite, bool) {
+	for _, id := range s.cfg.CipherSuites {
+		if offersU16(offered, id) {
+			return suiteByID(id)
+		}
+	}
+	return cipherSuite{}, false
+}
+
+// chooseGroup picks X25519, else P-256, among the client's supported_groups.
+// A client without the extension supports any group (RFC 8422 §4).
+func chooseGroup(offered []uint16) (uint16, bool) {
+	if offered == nil {
+		return groupX25519, true
+	}
+	for _, g := range [...]uint16{groupX25519, groupP256} {
+		if offersU16(offered, g) {
+			return g, true
+		}
+	}
+	return 0, false
+}
+
+func curveOf(group uint16) ecdh.Curve {
+	if group == groupP256 {
+		return ecdh.P256()
+	}
+	return ecdh.X25519()
+}
+
+// chooseProfile picks an SRTP profile by our preference (RFC 5764 §4.1.3).
+func (s *Server) chooseProfile(m *clientHello) (uint16, bool) {
+	if !m.hasSRTP {
+		return 0, false
+	}
+	for _, p := range s.cfg.SRTPProfiles {
+		if offersU16(m.srtpProfiles, p) {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// serverKeyExchange builds our ECDHE parameters signed with ECDSA P-256
+// SHA-256 over client_random || server_random || params (RFC 8422 §5.4).
+func (s *Server) serverKeyExchange() ([]byte, error) {
+	params := appendECDHParams(nil, s.group, s.ecdhKey.PublicKey().Bytes())
+	h := sha256.New()
+	h.Write(s.clientRandom[:])
+	h.Write(s.serverRandom[:])
+	h.Write(params)
+	sig, err := ecdsa.SignASN1(s.cfg.Rand, s.cfg.Certificate.PrivateKey, h.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	return appendServerKeyExchange(nil, params, sigECDSAP256SHA256, sig), nil
+}
+
+// processMessages handles the client's complete messages in message_seq
+// order. Finished waits for the ChangeCipherSpec before it.
+func (s *Server) processMessages() error {
+	for s.err == nil {
+		p, ok := s.reasm.peek()
+		if !ok || (p.typ == typeFinished && s.readEpoch == 0) {
+			return nil
+		}
+		typ, epoch, body, seq := p.typ, p.epoch, p.body, s.reasm.next
+		s.reasm.pop()
+		if err := s.onMessage(typ, epoch, seq, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onMessage dispatches one message of the client's flight 5 (RFC 5246
+// §7.3): Certificate, ClientKeyExchange, CertificateVerify, then Finished.
+func (s *Server) onMessage(typ uint8, epoch, seq uint16, body []byte) error {
+	if s.state != awaitFlight5 {
+		return nil // after the handshake: no renegotiation, ignore
+	}
+	if typ != s.expect || (epoch == 1) != (typ == typeFinished) {
+		return alertUnexpectedMessage
+	}
+	if len(s.transcript)+handshakeHeaderLen+len(body) > maxTranscript {
+		return alertInternalError
+	}
+	switch typ {
+	case typeCertificate:
+		return s.onClientCertificate(seq, body)
+	case typeClientKeyExchange:
+		return s.onClientKeyExchange(seq, body)
+	case typeCertificateVerify:
+		return s.onCertificateVerify(seq, body)
+	case typeFinished:
+		return s.onFinished(seq, body)
+	}
+	return alertUnexpectedMessage
+}
+
+// onClientCertificate checks the client's certificate against the
+// fingerprints from its SDP (RFC 8122 §5, RFC 8827 §6.5): this, not a CA
+// chain, is what authenticates a WebRTC peer.
+func (s *Server) onClientCertificate(seq uint16, body []byte) error {
+	certs, err := parseCertificate(body)
+	if err != nil {
+		return err
+	}
+	if len(certs) == 0 {
+		return alertHandshakeFailure // we need the certificate the SDP names
+	}
+	leaf := certs[0]
+	match := false
+	for _, f := range s.cfg.ExpectedFingerprints {
+		if f.matches(leaf) {
+			match = true
+		}
+	}
+	if !match {
+		return alertBadCertificate
+	}
+	c, err := x509.ParseCertificate(leaf)
+	if err != nil {
+		return alertBadCertificate
+	}
+	switch k := c.PublicKey.(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey:
+		s.peerKey = k
+	default:
+		return alertUnsupportedCertificate
+	}
+	s.peerCert = append([]byte(nil), leaf...)
+	s.transcript = appendTranscript(s.transcript, typeCertificate, seq, body)
+	s.expect = typeClientKeyExchange
+	return nil
+}
+
+// onClientKeyExchange completes ECDHE and derives the extended master
+// secret over the session hash (RFC 7627 §4) and the record keys (RFC 5246
+// §6.3). The client's keys wait for its ChangeCipherSpec.
+func (s *Server) onClientKeyExchange(seq uint16, body []byte) error {
+	pub, err := parseClientKeyExchange(body)
+	if err != nil {
+		return err
+	}
+	peer, err := curveOf(s.group).NewPublicKey(pub)
+	if err != nil {
+		return alertIllegalParameter
+	}
+	pms, err := s.ecdhKey.ECDH(peer)
+	if err != nil {
+		return alertIllegalParameter
+	}
+	s.ecdhKey = nil
+	s.transcript = appendTranscript(s.transcript, typeClientKeyExchange, seq, body)
+	h := s.suite.hash.New()
+	h.Write(s.transcript)
+	s.master = extendedMasterSecret(s.suite.hash, pms, h.Sum(nil))
+	clear(pms)
+	k := deriveKeys(s.suite, s.master, s.clientRandom[:], s.serverRandom[:])
+	if s.readCipher, err = newRecordCipher(s.suite, k.clientKey, k.clientIV); err != nil {
+		return alertInternalError
+	}
+	if s.writeCipher, err = newRecordCipher(s.suite, k.serverKey, k.serverIV); err != nil {
+		return alertInternalError
+	}
+	s.expect = typeCertificateVerify
+	return nil
+}
+
+// onCertificateVerify checks the client's signature over every handshake
+// message before this one (RFC 5246 §7.4.8).
+func (s *Server) onCertificateVerify(seq uint16, body []byte) error {
+	m, err := parseCertificateVerify(body)
+	if err != nil {
+		return err
+	}
+	if err := verifySignature(s.peerKey, m.scheme, s.transcript, m.signature); err != nil {
+		return err
+	}
+	s.transcript = appendTranscript(s.transcript, typeCertificateVerify, seq, body)
+	s.expect = typeFinished
+	return nil
+}
+
+// verifySignature verifies a TLS 1.2 signature made with scheme over
+// message. The scheme must be one we offered and must fit the key.
+func verifySignature(key crypto.PublicKey, scheme uint16, message, sig []byte) error {
+	var hash crypto.Hash
+	switch scheme {
+	case sigECDSAP256SHA256, sigRSAPKCS1SHA256, sigRSAPSSSHA256:
+		hash = crypto.SHA256
+	case sigECDSAP384SHA384, sigRSAPKCS1SHA384, sigRSAPSSSHA384:
+		hash = crypto.SHA384
+	case sigECDSAP521SHA512, sigRSAPKCS1SHA512, sigRSAPSSSHA512:
+		hash = crypto.SHA512
+	default:
+		return alertIllegalParameter
+	}
+	h := hash.New()
+	h.Write(message)
+	digest := h.Sum(nil)
+	switch k := key.(type) {
+	case *ecdsa.PublicKey:
+		if scheme&0xff != 0x03 {
+			return alertIllegalParameter
+		}
+		if !ecdsa.VerifyASN1(k, digest, sig) {
+			return alertDecryptError
+		}
+	case *rsa.PublicKey:
+		var err error
+		switch scheme >> 8 {
+		case 0x08:
+			err = rsa.VerifyPSS(k, hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		default:
+			if scheme&0xff != 0x01 {
+				return alertIllegalParameter
+			}
+			err = rsa.VerifyPKCS1v15(k, hash, digest, sig)
+		}
+		if err != nil {
+			return alertDecryptError
+		}
+	default:
+		return alertUnsupportedCertificate
+	}
+	return nil
+}
+
+// onFinished checks the client's verify_data (constant time) and sends
+// flight 6: ChangeCipherSpec and our Finished (RFC 5246 §7.4.9). Flight 6
+// has no timer: it is repeated only when the client repeats flight 5
+// (RFC 6347 §4.2.4).
+func (s *Server) onFinished(seq uint16, body []byte) error {
+	vd, err := parseFinished(body)
+	if err != nil {
+		return err
+	}
+	want := finishedVerifyData(s.suite.hash, s.master, labelClientFinished, s.transcript)
+	if subtle.ConstantTimeCompare(vd, want) != 1 {
+		return alertDecryptError
+	}
+	s.transcript = appendTranscript(s.transcript, typeFinished, seq, body)
+	ours := finishedVerifyData(s.suite.hash, s.master, labelServerFinished, s.transcript)
+
+	s.flight = s.flight[:0]
+	s.flight = append(s.flight, flightMsg{ccs: true, epoch: 0})
+	s.writeEpoch = 1
+	s.addMessage(typeFinished, 1, ours)
+	s.transcript = nil
+	s.state = established
+	s.startFlight(time.Time{}, false)
+	s.pushEvent(Event{
+		Kind:            HandshakeComplete,
+		CipherSuite:     s.suite.id,
+		SRTPProfile:     s.srtpProfile,
+		PeerCertificate: append([]byte(nil), s.peerCert...),
+	})
+	return nil
+}
