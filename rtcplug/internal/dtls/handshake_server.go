@@ -27,11 +27,21 @@ func (s *Server) onHandshakeRecord(now time.Time, rh recordHeader, data []byte) 
 				return err
 			}
 		case awaitFlight5, established:
+			if rh.epoch == 0 && (h.typ == typeFinished || int(h.seq) >= int(s.clientFlight)+finishedOffset) {
+				// Finished, and anything at or after its place, comes
+				// protected (RFC 5246 §7.4.9). A plaintext one is forged
+				// and must not take the real one's reassembly slot.
+				continue
+			}
 			switch s.reasm.add(&h, rh.epoch) {
 			case addOld:
 				// The client repeats a flight we already answered: ours
-				// was lost (RFC 6347 §4.2.4).
-				s.resend = true
+				// was lost (RFC 6347 §4.2.4). A repeated part of flight 5
+				// while we still collect it is not that: the client has
+				// flight 4 already.
+				if s.state == established || h.seq < s.clientFlight {
+					s.resend = true
+				}
 			case addNew:
 				if err := s.processMessages(); err != nil {
 					return err
@@ -58,8 +68,10 @@ func (s *Server) collectHello(now time.Time, rh recordHeader, h *handshakeHeader
 	if !s.hello.used() {
 		s.hello.start(h, 0)
 		s.helloSeq = h.seq
+		s.helloRecordSeq = 0
 	}
 	s.hello.add(h, 0)
+	s.helloRecordSeq = max(s.helloRecordSeq, rh.seq)
 	if !s.hello.complete() {
 		return nil
 	}
@@ -74,7 +86,7 @@ func (s *Server) collectHello(now time.Time, rh recordHeader, h *handshakeHeader
 		return nil
 	}
 	s.verified = true
-	return s.onClientHello(now, m, h.seq, body)
+	return s.onClientHello(now, m, h.seq, s.helloRecordSeq, body)
 }
 
 // sendHelloVerifyRequest answers a ClientHello without a valid cookie
@@ -99,7 +111,7 @@ func (s *Server) sendHelloVerifyRequest(now time.Time, recordSeq uint64, m *clie
 // onClientHello negotiates from a ClientHello with a valid cookie and sends
 // flight 4: ServerHello, Certificate, ServerKeyExchange, CertificateRequest,
 // ServerHelloDone (RFC 5246 §7.4, RFC 6347 §4.2.4).
-func (s *Server) onClientHello(now time.Time, m *clientHello, seq uint16, body []byte) error {
+func (s *Server) onClientHello(now time.Time, m *clientHello, seq uint16, recordSeq uint64, body []byte) error {
 	// Version: DTLS 1.2 only. A client offering DTLS 1.3 still lists 1.2
 	// and sends client_version 1.2 (RFC 9147 §5.3); we answer plain 1.2.
 	if m.version > versionDTLS12 || m.version < 0xfe00 {
@@ -153,10 +165,13 @@ func (s *Server) onClientHello(now time.Time, m *clientHello, seq uint16, body [
 	s.transcript = appendTranscript(s.transcript[:0], typeClientHello, seq, body)
 	s.sendSeq = seq // our message_seq follows the client's (RFC 6347 §4.2.2)
 	s.reasm.reset(seq + 1)
+	s.clientFlight = seq + 1
 	s.expect = typeCertificate
-	// Our epoch-0 records continue after every record number the client
-	// used, which the HelloVerifyRequests echoed.
-	s.writeSeq[0] = max(s.writeSeq[0], s.replay[0].top+1)
+	// Our epoch-0 records continue after the records of this hello: the
+	// client numbers its records in order, so that is above every number
+	// our HelloVerifyRequests echoed (RFC 6347 §4.2.1). The replay
+	// window's top is not used: any unauthenticated record can set it.
+	s.writeSeq[0] = max(s.writeSeq[0], recordSeq+1)
 
 	secure := m.hasRenegotiation || offersU16(m.cipherSuites, scsvRenegotiation)
 	sh := serverHello{random: s.serverRandom[:], cipherSuite: suite.id, srtpProfile: profile,

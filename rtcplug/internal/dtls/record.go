@@ -48,9 +48,9 @@ type recordHeader struct {
 }
 
 // parseRecord reads one record from the front of b and returns its header,
-// fragment and the rest of the datagram. ok is false when the header is
-// malformed; the rest of the datagram is then unusable (RFC 6347 §4.1.2.7:
-// invalid records are discarded).
+// fragment and the rest of the datagram. ok is false when the record is
+// truncated or invalid (RFC 6347 §4.1.2.7: invalid records are discarded);
+// skipRecord tells whether the records after it can still be framed.
 func parseRecord(b []byte) (h recordHeader, fragment, rest []byte, ok bool) {
 	r := wire.NewReader(b)
 	h.typ = r.U8()
@@ -71,6 +71,19 @@ func parseRecord(b []byte) (h recordHeader, fragment, rest []byte, ok bool) {
 		return recordHeader{}, nil, nil, false
 	}
 	return h, fragment, r.Rest(), true
+}
+
+// skipRecord steps over the record at the front of b without judging it:
+// ok is false only when b does not hold a whole record header and fragment,
+// so nothing after it can be framed.
+func skipRecord(b []byte) (rest []byte, ok bool) {
+	r := wire.NewReader(b)
+	r.Skip(recordHeaderLen - 2)
+	r.Skip(int(r.U16()))
+	if !r.OK() {
+		return nil, false
+	}
+	return r.Rest(), true
 }
 
 // appendRecordHeader appends a record header for a fragment of length n.
@@ -110,6 +123,15 @@ func (w *replayWindow) check(seq uint64) bool {
 	return w.bits&(1<<d) == 0
 }
 
+// duplicate reports whether seq is inside the window and was accepted
+// before. Unlike check it lets records older than the window through.
+func (w *replayWindow) duplicate(seq uint64) bool {
+	if !w.seen || seq > w.top || w.top-seq >= replayWindowSize {
+		return false
+	}
+	return w.bits&(1<<(w.top-seq)) != 0
+}
+
 // accept records seq as received.
 func (w *replayWindow) accept(seq uint64) {
 	if !w.seen {
@@ -127,5 +149,7 @@ func (w *replayWindow) accept(seq uint64) {
 		w.top = seq
 		return
 	}
-	w.bits |= 1 << (w.top - seq)
+	if d := w.top - seq; d < replayWindowSize {
+		w.bits |= 1 << d
+	}
 }

@@ -62,7 +62,7 @@ var ErrClosed = errors.New("dtls: connection closed")
 var (
 	errHandshakeTimeout = errors.New("dtls: handshake timed out")
 	errNotEstablished   = errors.New("dtls: handshake not complete")
-	errTooLarge         = errors.New("dtls: application data does not fit in one datagram")
+	errTooLarge         = errors.New("dtls: application data does not fit in one record and datagram")
 	errQueueFull        = errors.New("dtls: transmit queue full")
 )
 
@@ -86,8 +86,9 @@ const (
 const (
 	// maxQueuedDatagrams bounds datagrams waiting in PollTransmit.
 	maxQueuedDatagrams = 64
-	// maxEvents bounds events waiting in PollEvent; application data beyond
-	// maxEvents-reservedEvents is dropped so state events always fit.
+	// maxEvents bounds events waiting in PollEvent; application data and
+	// alerts beyond maxEvents-reservedEvents are dropped so state events
+	// (HandshakeComplete, Closed, Failed: at most two) always fit.
 	maxEvents      = 32
 	reservedEvents = 4
 	// maxEarlyRecords and maxEarlyRecordLen bound the epoch-1 records kept
@@ -98,6 +99,10 @@ const (
 	// maxTranscript bounds the handshake messages kept for CertificateVerify
 	// and Finished (they are hashed with a hash chosen late).
 	maxTranscript = 64 << 10
+	// finishedOffset is where the client's Finished sits in its flight 5:
+	// after Certificate, ClientKeyExchange and CertificateVerify, all of
+	// which we require.
+	finishedOffset = 3
 	// maxExport bounds ExportKeyingMaterial's output length.
 	maxExport = 1 << 12
 )
@@ -138,21 +143,23 @@ type Server struct {
 	scratch     []byte
 
 	// handshake
-	hello        partial // the ClientHello being reassembled before the cookie check
-	helloSeq     uint16
-	reasm        reassembler
-	expect       uint8 // next handshake type in the client's flight 5
-	transcript   []byte
-	sendSeq      uint16
-	clientRandom [randomLen]byte
-	serverRandom [randomLen]byte
-	suite        cipherSuite
-	srtpProfile  uint16
-	group        uint16
-	ecdhKey      *ecdh.PrivateKey
-	peerCert     []byte
-	peerKey      crypto.PublicKey
-	master       []byte
+	hello          partial // the ClientHello being reassembled before the cookie check
+	helloSeq       uint16
+	helloRecordSeq uint64 // highest record number among the hello's fragments
+	clientFlight   uint16 // message_seq of the first message of the client's flight 5
+	reasm          reassembler
+	expect         uint8 // next handshake type in the client's flight 5
+	transcript     []byte
+	sendSeq        uint16
+	clientRandom   [randomLen]byte
+	serverRandom   [randomLen]byte
+	suite          cipherSuite
+	srtpProfile    uint16
+	group          uint16
+	ecdhKey        *ecdh.PrivateKey
+	peerCert       []byte
+	peerKey        crypto.PublicKey
+	master         []byte
 
 	// our last flight and its retransmission timer
 	flight      []flightMsg
@@ -190,17 +197,26 @@ func (s *Server) HandleDatagram(now time.Time, b []byte) error {
 		return s.err
 	}
 	s.resend = false
+	started := s.state
 	for len(b) > 0 && s.err == nil {
 		h, frag, rest, ok := parseRecord(b)
 		if !ok {
-			break // the rest of the datagram cannot be framed (RFC 6347 §4.1.2.7)
+			// An invalid record is discarded alone and the datagram's
+			// other records still count; only one that cannot be framed
+			// ends the datagram (RFC 6347 §4.1.2.7).
+			if b, ok = skipRecord(b); !ok {
+				break
+			}
+			continue
 		}
 		b = rest
 		if err := s.handleRecord(now, h, frag); err != nil {
 			return s.fail(err)
 		}
 	}
-	if s.resend && s.err == nil {
+	// A flight this datagram started is already out: a repeat later in
+	// the same datagram must not send it twice.
+	if s.resend && s.err == nil && s.state == started {
 		s.resendFlight(now)
 	}
 	if s.state == closed {
@@ -296,7 +312,9 @@ func (s *Server) WriteApplicationData(b []byte) error {
 	if s.state != established {
 		return errNotEstablished
 	}
-	if recordHeaderLen+s.writeCipher.overhead()+len(b) > s.cfg.MTU {
+	// One record, in one datagram, within TLSPlaintext's limit (RFC 5246
+	// §6.2.1): with an MTU above it the datagram alone does not bound it.
+	if len(b) > maxPlaintext || recordHeaderLen+s.writeCipher.overhead()+len(b) > s.cfg.MTU {
 		return errTooLarge
 	}
 	if len(s.tx) >= maxQueuedDatagrams {
@@ -330,7 +348,12 @@ func (s *Server) handleRecord(now time.Time, h recordHeader, frag []byte) error 
 	var data []byte
 	switch h.epoch {
 	case 0:
-		if !s.replay[0].check(h.seq) {
+		// Epoch 0 is not authenticated, so its window only drops
+		// duplicates and lets records older than it through: otherwise one
+		// spoofed record with a huge sequence number would shut out the
+		// real client's handshake. The handshake layer copes with old
+		// records (RFC 6347 §4.2.4).
+		if s.replay[0].duplicate(h.seq) {
 			return nil
 		}
 		s.replay[0].accept(h.seq)
@@ -423,7 +446,11 @@ func (s *Server) onAlert(h recordHeader, data []byte) error {
 		return nil
 	}
 	e := &AlertError{Description: uint8(desc), Remote: true}
-	s.pushEvent(Event{Kind: AlertReceived, Alert: uint8(desc), Err: e})
+	if len(s.events) < maxEvents-reservedEvents {
+		// Capped like application data: a flood of warnings must not
+		// crowd out the state events (Failed, Closed) that follow.
+		s.pushEvent(Event{Kind: AlertReceived, Alert: uint8(desc), Err: e})
+	}
 	if level == alertLevelWarning && s.state == established {
 		return nil
 	}
