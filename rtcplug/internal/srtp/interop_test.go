@@ -38,6 +38,15 @@ func plainRTP(ssrc uint32, seq uint16, size int) []byte {
 		Extension: true, ExtensionProfile: rtp.ExtensionProfileOneByte,
 		ExtensionPayload: []byte{0x31, byte(seq >> 8), byte(seq), 0, 0x51, 1, 2, 0},
 	}
+	// Every third packet also carries CSRCs and the two-byte extension form
+	// with appbits set (RFC 8285 §4.3), so that both sides must agree on
+	// the header they authenticate (the GCM AAD, RFC 7714 §8.2).
+	if seq%3 == 0 {
+		h.CSRCCount = 2
+		h.CSRC[0], h.CSRC[1] = 0x01020304, 0xa0b0c0d0
+		h.ExtensionProfile = rtp.ExtensionProfileTwoByte | 0x5
+		h.ExtensionPayload = []byte{0x07, 0x03, byte(seq >> 8), byte(seq), 0xEE, 0x09, 0x00, 0x00}
+	}
 	b := h.MarshalTo(nil)
 	for len(b) < size {
 		b = append(b, byte(len(b)*31))

@@ -91,12 +91,20 @@ func (a *Assembler) Stats() Stats { return a.stats }
 // Push returns it and whether it is a keyframe; the frame lives in a buffer
 // the assembler reuses, valid until the next call. Otherwise frame is nil.
 // err reports a packet that could not be read (its frame is dropped); losses
-// are not errors and show in NeedKeyframe and Stats.
+// are not errors and show in NeedKeyframe and Stats. An empty payload (a
+// padding-only packet) only advances the sequence number.
 func (a *Assembler) Push(h *rtp.Header, payload []byte) (frame []byte, key bool, err error) {
 	if h == nil {
 		return nil, false, ErrNoHeader
 	}
 	if !a.accept(h) {
+		return nil, false, nil
+	}
+	if len(payload) == 0 {
+		// A packet that is all padding (RFC 3550 §5.1) carries no VP8 data
+		// and no descriptor: senders without RTX, Chromium among them, pad
+		// on the media SSRC to probe bandwidth. It only takes a sequence
+		// number, which accept has consumed, so it is neither data nor loss.
 		return nil, false, nil
 	}
 

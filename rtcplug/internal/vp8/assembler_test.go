@@ -393,3 +393,35 @@ func BenchmarkAssembleIVF(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(pkts)), "ns/packet")
 }
+
+// TestPaddingOnlyPackets inserts payload-less packets (all padding, removed
+// by rtp.Payload) between frames, as a sender probing bandwidth without RTX
+// does on the media SSRC. They take sequence numbers but are not loss: every
+// frame must still come out and no keyframe be asked for.
+func TestPaddingOnlyPackets(t *testing.T) {
+	frames := readIVF(t)
+	pkts := packetize(frames, modes[1])
+	var out []packet
+	seq := pkts[0].h.SequenceNumber
+	for i, p := range pkts {
+		p.h.SequenceNumber = seq
+		seq++
+		out = append(out, p)
+		if p.h.Marker && i%3 == 0 {
+			for range 3 {
+				pad := packet{h: p.h, frame: p.frame}
+				pad.h.Marker = false
+				pad.h.Padding = true
+				pad.h.SequenceNumber = seq
+				seq++
+				out = append(out, pad)
+			}
+		}
+	}
+	a := NewAssembler(0)
+	got := run(t, a, out)
+	expectFrames(t, got, frames, span(0, len(frames)))
+	if st := a.Stats(); st.Dropped != 0 || st.Malformed != 0 || a.NeedKeyframe() {
+		t.Fatalf("stats %+v need %v", st, a.NeedKeyframe())
+	}
+}
