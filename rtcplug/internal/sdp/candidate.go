@@ -185,7 +185,9 @@ func (c Candidate) AppendTo(b []byte) []byte {
 	}
 	for _, e := range c.Extensions {
 		n, v := sanitizeToken(e.Name), sanitizeToken(e.Value)
-		if n == "" || v == "" {
+		if n == "" || v == "" || reservedCandidateName(n) {
+			// A name that sanitizes to one of the fields written above
+			// would repeat it and make the line ambiguous.
 			continue
 		}
 		b = append(b, ' ')
@@ -194,6 +196,16 @@ func (c Candidate) AppendTo(b []byte) []byte {
 		b = append(b, v...)
 	}
 	return b
+}
+
+// reservedCandidateName reports whether n names a field that AppendTo
+// writes itself (RFC 8839 §5.1).
+func reservedCandidateName(n string) bool {
+	switch n {
+	case "typ", "raddr", "rport", "tcptype":
+		return true
+	}
+	return false
 }
 
 func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
