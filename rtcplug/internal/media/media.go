@@ -1,0 +1,231 @@
+// Package media turns VP8 keyframes into images and files, off the packet
+// path: a bounded pool of workers decodes each keyframe with
+// golang.org/x/image/vp8, writes it as a JPEG (atomically: temp file, then
+// rename) and hands the image to a callback. When the pool is saturated new
+// keyframes are dropped and counted, never queued without bound.
+package media
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/image/vp8"
+)
+
+// Defaults for Config.
+const (
+	DefaultWorkers = 2
+	DefaultQueue   = 16
+	DefaultQuality = 90
+	// MaxFrame bounds a keyframe handed to the decoder.
+	MaxFrame = 4 << 20
+)
+
+// Job is one keyframe to decode. Frame is owned by the pool once submitted.
+type Job struct {
+	Conference, Peer string
+	Seq              int // numbers the file: keyframe-000001.jpg
+	Time             time.Time
+	Frame            []byte
+}
+
+// Result is a decoded keyframe.
+type Result struct {
+	Conference, Peer string
+	Seq              int
+	Time             time.Time
+	Width, Height    int
+	Image            *image.YCbCr
+	Path             string // the JPEG written, "" when no directory is set
+}
+
+// Config configures a Pool.
+type Config struct {
+	Dir     string // snapshot directory; "" = no files
+	Quality int    // JPEG quality 1–100
+	Workers int
+	Queue   int
+	// OnResult is called from a worker for every decoded keyframe.
+	OnResult func(Result)
+	Logger   *slog.Logger
+}
+
+// Stats counts the pool's work.
+type Stats struct {
+	Decoded, Written, Dropped, Failed uint64
+}
+
+// Pool is the bounded decode/encode worker pool.
+type Pool struct {
+	cfg    Config
+	jobs   chan Job
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	decoded, written, dropped, failed atomic.Uint64
+}
+
+// NewPool starts the workers; they stop when ctx ends or Close is called.
+func NewPool(ctx context.Context, cfg Config) *Pool {
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
+	if cfg.Quality <= 0 || cfg.Quality > 100 {
+		cfg.Quality = DefaultQuality
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Pool{cfg: cfg, jobs: make(chan Job, cfg.Queue)}
+	p.ctx, p.cancel = context.WithCancel(ctx)
+	for range cfg.Workers {
+		p.wg.Add(1)
+		go p.work()
+	}
+	return p
+}
+
+// Submit queues a keyframe without blocking; it reports false (and counts a
+// drop) when the queue is full or the pool stopped.
+func (p *Pool) Submit(j Job) bool {
+	if p.ctx.Err() != nil || len(j.Frame) > MaxFrame {
+		p.dropped.Add(1)
+		return false
+	}
+	select {
+	case p.jobs <- j:
+		return true
+	default:
+		p.dropped.Add(1)
+		return false
+	}
+}
+
+// Close stops the workers and waits for them; queued jobs are discarded.
+func (p *Pool) Close() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+// Stats returns the counters.
+func (p *Pool) Stats() Stats {
+	return Stats{Decoded: p.decoded.Load(), Written: p.written.Load(), Dropped: p.dropped.Load(), Failed: p.failed.Load()}
+}
+
+func (p *Pool) work() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case j := <-p.jobs:
+			p.process(j)
+		}
+	}
+}
+
+func (p *Pool) process(j Job) {
+	log := p.cfg.Logger.With("conference", j.Conference, "peer", j.Peer)
+	img, err := Decode(j.Frame)
+	if err != nil {
+		p.failed.Add(1)
+		log.Warn("keyframe decode failed", "err", err)
+		return
+	}
+	p.decoded.Add(1)
+	res := Result{Conference: j.Conference, Peer: j.Peer, Seq: j.Seq, Time: j.Time,
+		Width: img.Rect.Dx(), Height: img.Rect.Dy(), Image: img}
+	if p.cfg.Dir != "" {
+		path, err := p.write(j, img)
+		if err != nil {
+			p.failed.Add(1)
+			log.Warn("keyframe not written", "err", err)
+		} else {
+			p.written.Add(1)
+			res.Path = path
+			log.Info("keyframe written", "path", path, "width", res.Width, "height", res.Height)
+		}
+	}
+	if p.cfg.OnResult != nil && p.ctx.Err() == nil {
+		p.cfg.OnResult(res)
+	}
+}
+
+// Decode decodes one VP8 keyframe (RFC 6386) into a fresh image: the
+// decoder reuses its image between frames, and the result outlives the job.
+func Decode(frame []byte) (*image.YCbCr, error) {
+	d := vp8.NewDecoder()
+	d.Init(bytes.NewReader(frame), len(frame))
+	fh, err := d.DecodeFrameHeader()
+	if err != nil {
+		return nil, fmt.Errorf("vp8 header: %w", err)
+	}
+	if !fh.KeyFrame {
+		return nil, errors.New("vp8: not a keyframe")
+	}
+	img, err := d.DecodeFrame()
+	if err != nil {
+		return nil, fmt.Errorf("vp8 frame: %w", err)
+	}
+	return img, nil
+}
+
+// write encodes img as <dir>/<conference>/<peer>/keyframe-NNNNNN.jpg through a
+// temporary file in the same directory and a rename, so a reader never sees a
+// partial JPEG.
+func (p *Pool) write(j Job, img image.Image) (string, error) {
+	conf, peer := SafeName(j.Conference), SafeName(j.Peer)
+	if conf == "" || peer == "" {
+		return "", errors.New("media: empty path component")
+	}
+	dir := filepath.Join(p.cfg.Dir, conf, peer)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	final := filepath.Join(dir, fmt.Sprintf("keyframe-%06d.jpg", j.Seq))
+	f, err := os.CreateTemp(dir, ".keyframe-*.tmp")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	err = jpeg.Encode(f, img, &jpeg.Options{Quality: p.cfg.Quality})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, final)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return "", err
+	}
+	return final, nil
+}
+
+// SafeName keeps only [A-Za-z0-9_-] of s (at most 64 bytes), so a name can
+// never climb out of the snapshot directory. Conference names are validated at
+// join and peer ids are ours; this is the second line.
+func SafeName(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s) && len(b) < 64; i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}

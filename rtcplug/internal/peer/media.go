@@ -1,0 +1,485 @@
+package peer
+
+import (
+	"bytes"
+	"net/netip"
+	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/rtcp"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8"
+)
+
+// Clock rates of the offered codecs (RFC 7741 §6.1 VP8, RFC 7587 §4.1 Opus).
+const (
+	videoClock = 90000
+	audioClock = 48000
+)
+
+// handleSRTP authenticates and decrypts an SRTP or SRTCP packet from a bound
+// address, then routes it by payload type.
+func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
+	if !p.srtpUp || !p.isBound(src) || len(b) < 2 {
+		p.stats.Dropped++
+		return
+	}
+	// RFC 5761 §4: with rtcp-mux, packet types 192–223 in the second octet are RTCP.
+	if b[1] >= 192 && b[1] <= 223 {
+		p.handleSRTCP(now, b)
+		return
+	}
+	var h rtp.Header
+	if err := h.Unmarshal(b); err != nil {
+		p.stats.Dropped++
+		return
+	}
+	plain, err := p.srtpIn.DecryptRTP(p.plain[:0], b, &h)
+	if err != nil {
+		p.stats.Dropped++
+		return
+	}
+	p.lastAuth = now
+	if err := h.Unmarshal(plain); err != nil {
+		p.stats.Dropped++
+		return
+	}
+	switch h.PayloadType {
+	case p.remote.VideoPT:
+		p.stats.VideoPackets++
+		p.stats.VideoBytes += uint64(len(plain))
+		ext := p.video.update(now, p.created, &h, videoClock)
+		p.onVideo(now, ext, plain)
+	case p.remote.AudioPT:
+		if p.remote.AudioPT == 0 {
+			p.stats.Dropped++
+			return
+		}
+		p.stats.AudioPackets++
+		p.stats.AudioBytes += uint64(len(plain))
+		p.audio.update(now, p.created, &h, audioClock)
+		if p.cfg.Record {
+			if payload, err := rtp.Payload(plain, &h); err == nil && len(payload) > 0 {
+				p.emit(Event{Kind: Audio, Data: p.keep(payload), RTPTimestamp: h.Timestamp})
+			}
+		}
+	default:
+		p.stats.Dropped++
+	}
+}
+
+func (p *Peer) handleSRTCP(now time.Time, b []byte) {
+	plain, err := p.srtpIn.DecryptRTCP(p.plain[:0], b)
+	if err != nil {
+		p.stats.Dropped++
+		return
+	}
+	p.lastAuth = now
+	it := rtcp.NewIterator(plain)
+	for it.Next() {
+		pk := it.Packet()
+		if pk.Type != rtcp.TypeSR {
+			continue
+		}
+		si, ok := pk.SenderInfo()
+		if !ok {
+			continue
+		}
+		ssrc := pk.SenderSSRC()
+		for _, s := range []*recvStats{&p.video, &p.audio} {
+			if s.active && s.ssrc == ssrc {
+				s.lsr = si.MiddleNTP()
+				s.lsrAt = now
+			}
+		}
+	}
+}
+
+// recvStats is the RFC 3550 §6.4.1 / §A.3 reception state of one source.
+type recvStats struct {
+	active      bool
+	ssrc        uint32
+	un          rtp.SeqUnwrapper
+	base        uint64
+	received    uint64
+	expPrior    uint64
+	recvPrior   uint64
+	jitter      float64
+	transit     int64
+	haveTransit bool
+	lsr         uint32
+	lsrAt       time.Time
+}
+
+// update counts a packet and returns its extended sequence number.
+func (s *recvStats) update(now, epoch time.Time, h *rtp.Header, clock int) uint64 {
+	if !s.active || s.ssrc != h.SSRC {
+		*s = recvStats{active: true, ssrc: h.SSRC}
+		s.base = s.un.Unwrap(h.SequenceNumber)
+		s.received = 1
+		return s.base
+	}
+	ext := s.un.Unwrap(h.SequenceNumber)
+	s.received++
+	// Interarrival jitter, RFC 3550 §A.8, in timestamp units.
+	arrival := int64(now.Sub(epoch).Seconds() * float64(clock))
+	transit := arrival - int64(h.Timestamp)
+	if s.haveTransit {
+		d := transit - s.transit
+		if d < 0 {
+			d = -d
+		}
+		s.jitter += (float64(d) - s.jitter) / 16
+	}
+	s.transit, s.haveTransit = transit, true
+	return ext
+}
+
+// report builds the reception report block (RFC 3550 §6.4.1, §A.3). commit
+// starts a new interval for the fraction lost: only the periodic reports do.
+func (s *recvStats) report(now time.Time, commit bool) rtcp.ReceptionReport {
+	highest, _ := s.un.Highest()
+	if highest < s.base {
+		highest = s.base
+	}
+	expected := highest - s.base + 1
+	var lost int64 = int64(expected) - int64(s.received)
+	switch {
+	case lost > 0x7fffff:
+		lost = 0x7fffff
+	case lost < -0x800000:
+		lost = -0x800000
+	}
+	expInt := expected - s.expPrior
+	recvInt := s.received - s.recvPrior
+	if commit {
+		s.expPrior, s.recvPrior = expected, s.received
+	}
+	var fraction uint8
+	if lostInt := int64(expInt) - int64(recvInt); expInt > 0 && lostInt > 0 {
+		fraction = uint8((lostInt << 8) / int64(expInt))
+	}
+	rr := rtcp.ReceptionReport{
+		SSRC:         s.ssrc,
+		FractionLost: fraction,
+		TotalLost:    uint32(lost) & 0xffffff,
+		HighestSeq:   uint32(highest),
+		Jitter:       uint32(s.jitter),
+		LastSR:       s.lsr,
+	}
+	if !s.lsrAt.IsZero() {
+		rr.DelaySinceLastSR = uint32(now.Sub(s.lsrAt).Seconds() * 65536)
+	}
+	return rr
+}
+
+// reorder holds video packets that arrived ahead of a gap, bounded by
+// ReorderSlots packets and ReorderWait time.
+type reorder struct {
+	slots [ReorderSlots]slot
+	next  uint64 // extended sequence number expected next
+	count int    // slots in use
+	// nackFrom: sequence numbers below it were already asked for or seen.
+	nackFrom uint64
+	started  bool
+	// warm is set once the start-up wait is over; until warmUntil, hi is the
+	// highest sequence number buffered.
+	warm      bool
+	warmUntil time.Time
+	hi        uint64
+}
+
+type slot struct {
+	used bool
+	ext  uint64
+	at   time.Time
+	n    int
+	buf  [MaxDatagram]byte
+}
+
+func (r *reorder) deadline() time.Time {
+	if r.count == 0 {
+		return time.Time{}
+	}
+	var d time.Time
+	for i := range r.slots {
+		if s := &r.slots[i]; s.used && (d.IsZero() || s.at.Before(d)) {
+			d = s.at
+		}
+	}
+	return d.Add(ReorderWait)
+}
+
+// oldest returns the smallest buffered extended sequence number.
+func (r *reorder) oldest() (uint64, bool) {
+	var m uint64
+	ok := false
+	for i := range r.slots {
+		if s := &r.slots[i]; s.used && (!ok || s.ext < m) {
+			m, ok = s.ext, true
+		}
+	}
+	return m, ok
+}
+
+func (p *Peer) onVideo(now time.Time, ext uint64, pkt []byte) {
+	r := &p.reorder
+	if !r.started {
+		// The first packets may themselves arrive out of order: for the first
+		// ReorderWait everything waits and the stream starts at the lowest
+		// sequence number seen.
+		r.started, r.next, r.hi, r.warmUntil = true, ext, ext, now.Add(ReorderWait)
+	}
+	if !r.warm {
+		if now.Before(r.warmUntil) && p.warmStore(now, ext, pkt) {
+			return
+		}
+		r.warm = true
+		if r.count > 0 {
+			p.skipToOldest(now)
+		}
+	}
+	switch {
+	case ext < r.next:
+		p.stats.Dropped++ // late or duplicate
+	case ext == r.next:
+		p.deliver(now, pkt)
+		r.next++
+		p.flushReorder(now)
+	case ext-r.next >= ReorderSlots:
+		// Beyond the window: give up on the gap, release what waits, move on.
+		for r.count > 0 {
+			p.skipToOldest(now)
+		}
+		p.stats.Lost += ext - r.next
+		p.gap(now)
+		r.next = ext + 1
+		p.deliver(now, pkt)
+	default:
+		p.store(now, ext, pkt)
+		p.nackGap(now, ext)
+	}
+}
+
+// maxNACK bounds the sequence numbers asked for at once.
+const maxNACK = 32
+
+// nackGap asks for the packets missing before ext, each once (RFC 4585
+// §6.2.1); a retransmission that arrives within ReorderWait fills the gap.
+func (p *Peer) nackGap(now time.Time, ext uint64) {
+	r := &p.reorder
+	from := max(r.next, r.nackFrom)
+	r.nackFrom = max(r.nackFrom, ext+1)
+	if !p.nack || ext <= from || p.video.ssrc == 0 {
+		return
+	}
+	var lost [maxNACK]uint16
+	n := 0
+	for e := from; e < ext && n < maxNACK; e++ {
+		if s := &r.slots[e%ReorderSlots]; s.used && s.ext == e {
+			continue
+		}
+		lost[n] = uint16(e)
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	buf := rtcp.AppendNACK(p.compound(now, false), p.ssrc, p.video.ssrc, lost[:n])
+	p.stats.NACKs++
+	p.sendRTCP(buf)
+}
+
+// warmStore buffers a packet of the first ReorderWait; false when it does not
+// fit the window (then the warm-up ends).
+func (p *Peer) warmStore(now time.Time, ext uint64, pkt []byte) bool {
+	r := &p.reorder
+	lo, hi := min(r.next, ext), max(r.hi, ext)
+	if hi-lo >= ReorderSlots {
+		return false
+	}
+	r.next, r.hi = lo, hi
+	p.store(now, ext, pkt)
+	return true
+}
+
+func (p *Peer) store(now time.Time, ext uint64, pkt []byte) {
+	r := &p.reorder
+	s := &r.slots[ext%ReorderSlots]
+	if s.used {
+		p.stats.Dropped++ // same ext already waiting
+		return
+	}
+	s.used, s.ext, s.at, s.n = true, ext, now, copy(s.buf[:], pkt)
+	r.count++
+}
+
+// flushReorder delivers waiting packets that are now in order.
+func (p *Peer) flushReorder(now time.Time) {
+	r := &p.reorder
+	for r.count > 0 {
+		s := &r.slots[r.next%ReorderSlots]
+		if !s.used || s.ext != r.next {
+			return
+		}
+		s.used = false
+		r.count--
+		r.next++
+		p.deliver(now, s.buf[:s.n])
+	}
+}
+
+// skipToOldest declares the packets before the oldest waiting one lost.
+func (p *Peer) skipToOldest(now time.Time) {
+	r := &p.reorder
+	r.warm = true
+	m, ok := r.oldest()
+	if !ok {
+		return
+	}
+	if m > r.next {
+		p.stats.Lost += m - r.next
+		p.gap(now)
+	}
+	r.next = m
+	p.flushReorder(now)
+}
+
+func (p *Peer) reorderTimeout(now time.Time) {
+	for {
+		d := p.reorder.deadline()
+		if d.IsZero() || now.Before(d) {
+			return
+		}
+		p.skipToOldest(now)
+	}
+}
+
+// deliver hands one in-order plaintext video packet to the VP8 assembler.
+func (p *Peer) deliver(now time.Time, pkt []byte) {
+	var h rtp.Header
+	if err := h.Unmarshal(pkt); err != nil {
+		return
+	}
+	payload, err := rtp.Payload(pkt, &h)
+	if err != nil {
+		p.stats.Dropped++
+		return
+	}
+	needed := p.asm.NeedKeyframe()
+	frame, key, err := p.asm.Push(&h, payload)
+	if err != nil {
+		p.stats.Dropped++
+	}
+	if !needed && p.asm.NeedKeyframe() {
+		p.gap(now) // a frame was lost: ask for a fresh keyframe
+	}
+	if frame == nil {
+		return
+	}
+	p.stats.Frames++
+	var w, hgt int
+	if key {
+		w, hgt, _ = vp8.KeyframeSize(frame)
+	}
+	if p.cfg.Record {
+		p.emit(Event{Kind: Frame, Data: p.keep(frame), Key: key, Width: w, Height: hgt, RTPTimestamp: h.Timestamp})
+	}
+	if !key {
+		return
+	}
+	p.stats.Keyframes++
+	if !p.gotKeyframe {
+		p.gotKeyframe = true
+		p.logf("first keyframe: %dx%d, %d bytes", w, hgt, len(frame))
+	}
+	p.pliDue = time.Time{}
+	p.emit(Event{Kind: Keyframe, Data: bytes.Clone(frame), Width: w, Height: hgt, RTPTimestamp: h.Timestamp})
+}
+
+// gap schedules a PLI, at most one per PLIMinInterval.
+func (p *Peer) gap(now time.Time) {
+	at := p.lastPLI.Add(PLIMinInterval)
+	if at.Before(now) {
+		at = now
+	}
+	if p.pliDue.IsZero() || at.Before(p.pliDue) {
+		p.pliDue = at
+	}
+}
+
+func (p *Peer) pliSSRC() uint32 {
+	if p.video.active {
+		return p.video.ssrc
+	}
+	if len(p.videoSSRCs) > 0 {
+		return p.videoSSRCs[0]
+	}
+	return 0
+}
+
+// runFeedback sends the RTCP that is due: PLI (RFC 4585 §6.3.1) and receiver
+// reports with SDES CNAME (RFC 3550 §6.4.2, §6.5.1).
+func (p *Peer) runFeedback(now time.Time) {
+	if !p.srtpUp || p.state != StateConnected {
+		return
+	}
+	pli := !p.pliDue.IsZero() && !now.Before(p.pliDue) && p.pliSSRC() != 0
+	rr := !now.Before(p.rrDue)
+	if !pli && !rr {
+		return
+	}
+	buf := p.compound(now, rr)
+	if pli {
+		buf = rtcp.AppendPLI(buf, p.ssrc, p.pliSSRC())
+		p.stats.PLIs++
+		p.lastPLI = now
+		p.pliDue = time.Time{}
+		if !p.gotKeyframe || p.asm.NeedKeyframe() {
+			// Until a keyframe arrives, in case this PLI is lost.
+			p.pliDue = now.Add(PLIRepeat)
+		}
+		if p.stats.PLIs == 1 {
+			p.logf("PLI sent for SSRC %#08x", p.pliSSRC())
+		}
+	}
+	if rr {
+		p.rrDue = now.Add(ReportInterval)
+	}
+	p.stats.Reports++
+	p.sendRTCP(buf)
+}
+
+// sendRTCP protects a plaintext compound packet with SRTCP and queues it.
+func (p *Peer) sendRTCP(buf []byte) {
+	enc, err := p.srtpOut.EncryptRTCP(p.rtcpOut[:0], buf)
+	if err != nil {
+		return
+	}
+	p.rtcpOut = enc[:0]
+	p.transmit(p.dest, enc)
+}
+
+// compound starts a compound RTCP packet: RR then SDES (RFC 3550 §6.1).
+// commit is set for the periodic report.
+func (p *Peer) compound(now time.Time, commit bool) []byte {
+	var reports [2]rtcp.ReceptionReport
+	n := 0
+	if p.video.active {
+		reports[n] = p.video.report(now, commit)
+		n++
+	}
+	if p.audio.active {
+		reports[n] = p.audio.report(now, commit)
+		n++
+	}
+	buf := rtcp.AppendRR(p.arenaTail(), p.ssrc, reports[:n])
+	return rtcp.AppendSDESCNAME(buf, p.ssrc, p.cfg.CNAME)
+}
+
+// arenaTail is scratch space for a plaintext RTCP packet.
+func (p *Peer) arenaTail() []byte {
+	if cap(p.rtcpPlain) == 0 {
+		p.rtcpPlain = make([]byte, 0, 256)
+	}
+	return p.rtcpPlain[:0]
+}

@@ -1,0 +1,65 @@
+package peer
+
+import "fmt"
+
+// DTLS framing used only to narrate the handshake at debug level: the record
+// header (RFC 6347 §4.1) and the handshake header (RFC 6347 §4.2.2). The dtls
+// package owns the protocol; this only names what went by.
+const (
+	recordHeaderLen    = 13
+	handshakeHeaderLen = 12
+
+	ctChangeCipherSpec = 20
+	ctAlert            = 21
+	ctHandshake        = 22
+
+	hsClientHello        = 1
+	hsServerHello        = 2
+	hsHelloVerifyRequest = 3
+)
+
+// firstHandshake returns the content type of the first record in b and, for
+// an epoch-0 handshake record, its handshake type.
+func firstHandshake(b []byte) (ct uint8, hs int) {
+	if len(b) < recordHeaderLen {
+		return 0, -1
+	}
+	ct = b[0]
+	epoch := uint16(b[3])<<8 | uint16(b[4])
+	if ct != ctHandshake || epoch != 0 || len(b) < recordHeaderLen+handshakeHeaderLen {
+		return ct, -1
+	}
+	return ct, int(b[recordHeaderLen])
+}
+
+// describeIncoming names a client datagram of the handshake, "" for others.
+func describeIncoming(b []byte) string {
+	ct, hs := firstHandshake(b)
+	if ct != ctHandshake || hs != hsClientHello {
+		return ""
+	}
+	h := b[recordHeaderLen:]
+	total := int(h[1])<<16 | int(h[2])<<8 | int(h[3])
+	off := int(h[6])<<16 | int(h[7])<<8 | int(h[8])
+	n := int(h[9])<<16 | int(h[10])<<8 | int(h[11])
+	return fmt.Sprintf("ClientHello fragment received: bytes %d-%d of %d", off, off+n, total)
+}
+
+// describeFlight names the flight whose first datagram is b.
+func describeFlight(b []byte, datagrams int, retransmit bool) string {
+	what := fmt.Sprintf("%d DTLS datagram(s) sent", datagrams)
+	switch ct, hs := firstHandshake(b); {
+	case hs == hsHelloVerifyRequest:
+		what = "ClientHello reassembled; HelloVerifyRequest sent with a stateless cookie"
+	case hs == hsServerHello:
+		what = fmt.Sprintf("ClientHello with a valid cookie; flight 4 sent (ServerHello, Certificate, ServerKeyExchange, CertificateRequest, ServerHelloDone) in %d datagram(s)", datagrams)
+	case ct == ctChangeCipherSpec:
+		what = "client flight 5 verified; flight 6 sent (ChangeCipherSpec, Finished)"
+	case ct == ctAlert:
+		what = "DTLS alert sent"
+	}
+	if retransmit {
+		return "retransmission: " + what
+	}
+	return what
+}

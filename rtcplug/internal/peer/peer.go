@@ -1,0 +1,592 @@
+// Package peer is one WebRTC sender as the server sees it: ICE-lite checks,
+// the DTLS server handshake, SRTP/SRTCP, RTP reordering and VP8 frame
+// assembly, and the RTCP feedback the server sends back. It is sans-IO: the
+// owner feeds it datagrams and the time, drains its events, and arms one timer
+// at Deadline.
+//
+//	p.HandleDatagram(now, src, b)   // or p.HandleTimeout(now) once Deadline passed
+//	for ev := p.Next(); ev.Kind != peer.None; ev = p.Next() {
+//	    // Transmit → socket; Bind → routing table; the rest → host
+//	}
+//	timer.Reset(p.Deadline().Sub(now))
+//
+// A Peer is not safe for concurrent use: one goroutine owns it.
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/dtls"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8"
+)
+
+// Timing of the peer (RFC 7675 consent, RFC 4585 feedback, RFC 3550 reports).
+const (
+	// ConnectTimeout is how long a joined peer may take to pass ICE and DTLS.
+	ConnectTimeout = 30 * time.Second
+	// ConsentTimeout: a connected peer with no authenticated traffic for this
+	// long is gone (RFC 7675 §5.1 uses 30 s).
+	ConsentTimeout = 30 * time.Second
+	// PLIRepeat is how often a PLI is repeated until the first keyframe.
+	PLIRepeat = 2 * time.Second
+	// PLIMinInterval rate-limits PLIs sent after packet loss.
+	PLIMinInterval = 500 * time.Millisecond
+	// ReportInterval is the period of receiver reports.
+	ReportInterval = time.Second
+	// ReorderWait is how long a packet waits for the gap before it to fill.
+	ReorderWait = 100 * time.Millisecond
+)
+
+// Bounds on what the network can grow.
+const (
+	// ReorderSlots is the reorder window in packets.
+	ReorderSlots = 64
+	// MaxDatagram is the largest datagram handled; larger ones are dropped.
+	MaxDatagram = 1500
+	// MaxFrame bounds one assembled VP8 frame.
+	MaxFrame = 4 << 20
+	// maxEvents bounds the events one call may queue (a DTLS flight is a
+	// handful of datagrams; the rest are single events).
+	maxEvents = 256
+	// maxBound bounds the addresses ICE may authenticate for one peer.
+	maxBound = 8
+)
+
+// srtpLabel is the exporter label of RFC 5764 §4.2.
+const srtpLabel = "EXTRACTOR-dtls_srtp"
+
+// State is the connection state reported to the client.
+type State int
+
+// States, in the order a healthy peer passes them.
+const (
+	StateNew State = iota
+	StateChecking
+	StateConnected
+	StateFailed
+	StateClosed
+)
+
+func (s State) String() string {
+	switch s {
+	case StateNew:
+		return "new"
+	case StateChecking:
+		return "checking"
+	case StateConnected:
+		return "connected"
+	case StateFailed:
+		return "failed"
+	case StateClosed:
+		return "closed"
+	}
+	return "unknown"
+}
+
+// Done reports whether the state is final.
+func (s State) Done() bool { return s == StateFailed || s == StateClosed }
+
+// EventKind says what an Event carries.
+type EventKind int
+
+// Event kinds.
+const (
+	None        EventKind = iota
+	Transmit              // send Data to Addr
+	Bind                  // Addr passed an ICE check: route it to this peer
+	StateChange           // State is the new state; Err says why for failed
+	Keyframe              // Data is a complete VP8 keyframe, owned by the receiver
+	Log                   // Msg narrates a protocol step (debug level)
+	Frame                 // Data is a complete VP8 frame (Config.Record only)
+	Audio                 // Data is an Opus packet (Config.Record only)
+)
+
+// Event is one output of the peer. Transmit, Frame and Audio data are valid
+// until the next Handle call; Keyframe data belongs to the receiver.
+type Event struct {
+	Kind          EventKind
+	Addr          netip.AddrPort
+	Data          []byte
+	State         State
+	Err           error
+	Width, Height int
+	Key           bool // Frame: a keyframe
+	RTPTimestamp  uint32
+	Msg           string
+}
+
+// Config describes a new peer.
+type Config struct {
+	LocalUfrag, LocalPwd string
+	Certificate          *dtls.Certificate
+	// Rand feeds DTLS and our SSRC; nil means crypto/rand inside dtls, and a
+	// fixed SSRC here.
+	Rand io.Reader
+	// CNAME is sent in SDES with every report.
+	CNAME string
+	// Record emits every frame and Opus packet as events, for recording.
+	Record bool
+}
+
+// Stats counts what the peer saw.
+type Stats struct {
+	VideoPackets, AudioPackets uint64
+	VideoBytes, AudioBytes     uint64
+	Frames, Keyframes          uint64
+	Dropped                    uint64 // unauthenticated, undecryptable or malformed datagrams
+	Lost                       uint64 // video packets skipped by the reorder buffer
+	PLIs, NACKs, Reports       uint64
+}
+
+// Peer is one sender's state.
+type Peer struct {
+	cfg     Config
+	created time.Time
+	state   State
+	ice     *ice.Agent
+	msg     stun.Message
+
+	remoteSet  bool
+	nack       bool
+	remote     sdp.Remote
+	expected   []dtls.Fingerprint
+	videoSSRCs []uint32
+
+	bound    []netip.AddrPort // ICE-authenticated addresses
+	dest     netip.AddrPort   // where we send DTLS and RTCP
+	dtls     *dtls.Server
+	srtpUp   bool
+	profile  srtp.Profile
+	srtpIn   *srtp.Context
+	srtpOut  *srtp.Context
+	lastAuth time.Time
+
+	ssrc    uint32 // ours, for RTCP
+	video   recvStats
+	audio   recvStats
+	reorder reorder
+	asm     *vp8.Assembler
+
+	retransmit bool // drainDTLS runs after a DTLS timeout
+
+	gotKeyframe bool
+	pliDue      time.Time
+	lastPLI     time.Time
+	rrDue       time.Time
+
+	events []Event
+	next   int
+	arena  []byte
+	plain  []byte
+	// rtcpPlain and rtcpOut are scratch space for outgoing RTCP.
+	rtcpPlain, rtcpOut []byte
+
+	stats Stats
+}
+
+// New creates a peer in state new at time now.
+func New(cfg Config, now time.Time) (*Peer, error) {
+	if cfg.LocalUfrag == "" || cfg.LocalPwd == "" || cfg.Certificate == nil {
+		return nil, errors.New("peer: ICE credentials and certificate required")
+	}
+	p := &Peer{
+		cfg:     cfg,
+		created: now,
+		ice:     ice.NewAgent(cfg.LocalUfrag, cfg.LocalPwd),
+		asm:     vp8.NewAssembler(MaxFrame),
+		plain:   make([]byte, 0, MaxDatagram+64),
+		arena:   make([]byte, 0, 4*MaxDatagram),
+		events:  make([]Event, 0, 16),
+		ssrc:    0x5eed0001,
+	}
+	if cfg.Rand != nil {
+		var b [4]byte
+		if _, err := io.ReadFull(cfg.Rand, b[:]); err == nil {
+			p.ssrc = uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		}
+	}
+	if p.cfg.CNAME == "" {
+		p.cfg.CNAME = "rtcplug"
+	}
+	return p, nil
+}
+
+// State is the current connection state.
+func (p *Peer) State() State { return p.state }
+
+// Stats returns the counters.
+func (p *Peer) Stats() Stats { return p.stats }
+
+// Profile is the negotiated SRTP profile, 0 before the handshake.
+func (p *Peer) Profile() srtp.Profile { return p.profile }
+
+// RemoteMedia is what the server uses from the answer's video section beyond
+// sdp.Remote.
+type RemoteMedia struct {
+	// VideoSSRCs are its a=ssrc ids, if any (PLIs may go out before the
+	// first packet arrives).
+	VideoSSRCs []uint32
+	// NACK is set when the client accepts generic NACKs for VP8
+	// (a=rtcp-fb:<pt> nack, RFC 4585 §4.2).
+	NACK bool
+}
+
+// SetRemote applies the client's answer: its ICE credentials, the
+// fingerprints its DTLS certificate must match and the payload types.
+func (p *Peer) SetRemote(now time.Time, r sdp.Remote, media RemoteMedia) error {
+	p.begin()
+	if p.remoteSet {
+		return errors.New("peer: answer already applied")
+	}
+	if p.state.Done() {
+		return errors.New("peer: closed")
+	}
+	switch r.Setup {
+	case "", "active", "actpass":
+		// We are the DTLS server; the client must be the client (RFC 8842 §5.3).
+	default:
+		return fmt.Errorf("peer: answer has a=setup:%s; the server only accepts an active client", r.Setup)
+	}
+	if len(r.Fingerprints) == 0 {
+		return errors.New("peer: answer has no fingerprint")
+	}
+	var fps []dtls.Fingerprint
+	for _, f := range r.Fingerprints {
+		fp, err := dtls.ParseFingerprint(f.Algorithm, f.Value)
+		if err != nil {
+			continue // an unsupported hash next to a supported one is fine
+		}
+		fps = append(fps, fp)
+	}
+	if len(fps) == 0 {
+		return errors.New("peer: no usable fingerprint in the answer")
+	}
+	p.expected = fps
+	p.remote = r
+	p.remoteSet = true
+	ssrcs := media.VideoSSRCs
+	if len(ssrcs) > 4 {
+		ssrcs = ssrcs[:4]
+	}
+	p.videoSSRCs = append([]uint32(nil), ssrcs...)
+	p.nack = media.NACK
+	p.ice.SetRemoteCredentials(r.ICEUfrag, r.ICEPwd)
+	p.logf("answer applied: VP8 PT %d, audio PT %d, %d fingerprint(s)", r.VideoPT, r.AudioPT, len(fps))
+	return nil
+}
+
+// Close ends the peer: close_notify to the client if DTLS is up, then state
+// closed.
+func (p *Peer) Close(now time.Time) {
+	p.begin()
+	p.close(now, nil)
+}
+
+func (p *Peer) close(now time.Time, why error) {
+	if p.state.Done() {
+		return
+	}
+	if p.dtls != nil {
+		p.dtls.Close()
+		p.drainDTLS(now)
+	}
+	p.setState(StateClosed, why)
+}
+
+// begin starts a new call: events and transmit bytes of the previous call are
+// released.
+func (p *Peer) begin() {
+	for i := range p.events {
+		if d := p.events[i].Data; len(d) > 0 && p.events[i].Kind == Transmit {
+			d[0] = 0 // catch a caller that kept bytes past their life (quic.go does the same)
+		}
+		p.events[i] = Event{}
+	}
+	p.events = p.events[:0]
+	p.next = 0
+	p.arena = p.arena[:0]
+}
+
+// Next returns the next event, or an Event with Kind None when drained.
+func (p *Peer) Next() Event {
+	if p.next >= len(p.events) {
+		return Event{}
+	}
+	ev := p.events[p.next]
+	p.next++
+	return ev
+}
+
+func (p *Peer) emit(ev Event) {
+	if len(p.events) >= maxEvents {
+		p.stats.Dropped++
+		return
+	}
+	p.events = append(p.events, ev)
+}
+
+func (p *Peer) transmit(to netip.AddrPort, b []byte) {
+	if !to.IsValid() || len(b) == 0 {
+		return
+	}
+	p.emit(Event{Kind: Transmit, Addr: to, Data: p.keep(b)})
+}
+
+// keep copies b into the arena, valid until the next Handle call.
+func (p *Peer) keep(b []byte) []byte {
+	start := len(p.arena)
+	p.arena = append(p.arena, b...)
+	return p.arena[start:len(p.arena):len(p.arena)]
+}
+
+func (p *Peer) logf(format string, args ...any) {
+	p.emit(Event{Kind: Log, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *Peer) setState(s State, err error) {
+	if p.state == s || p.state.Done() {
+		return
+	}
+	p.state = s
+	p.emit(Event{Kind: StateChange, State: s, Err: err})
+}
+
+func (p *Peer) fail(err error) {
+	p.setState(StateFailed, err)
+}
+
+// Deadline is when HandleTimeout must next be called; zero means never.
+func (p *Peer) Deadline() time.Time {
+	if p.state.Done() {
+		return time.Time{}
+	}
+	var d time.Time
+	add := func(t time.Time) {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	if p.state != StateConnected {
+		add(p.created.Add(ConnectTimeout))
+	} else {
+		add(p.lastAuth.Add(ConsentTimeout))
+	}
+	if p.dtls != nil {
+		add(p.dtls.Deadline())
+	}
+	if p.srtpUp {
+		if p.pliSSRC() != 0 {
+			add(p.pliDue)
+		}
+		add(p.rrDue)
+		add(p.reorder.deadline())
+	}
+	return d
+}
+
+// HandleTimeout runs the timers that are due at now.
+func (p *Peer) HandleTimeout(now time.Time) {
+	p.begin()
+	if p.state.Done() {
+		return
+	}
+	if p.state != StateConnected && !now.Before(p.created.Add(ConnectTimeout)) {
+		p.fail(errors.New("peer: not connected in time"))
+		return
+	}
+	if p.state == StateConnected && !now.Before(p.lastAuth.Add(ConsentTimeout)) {
+		p.logf("no authenticated traffic for %s: consent expired", ConsentTimeout)
+		p.close(now, errors.New("peer: consent expired"))
+		return
+	}
+	if p.dtls != nil {
+		if d := p.dtls.Deadline(); !d.IsZero() && !now.Before(d) {
+			p.dtls.HandleTimeout(now)
+			p.retransmit = true
+			p.drainDTLS(now)
+			p.retransmit = false
+		}
+	}
+	if p.srtpUp {
+		if d := p.reorder.deadline(); !d.IsZero() && !now.Before(d) {
+			p.reorderTimeout(now)
+		}
+	}
+	p.runFeedback(now)
+}
+
+// HandleDatagram processes one datagram from src. The peer may modify b.
+func (p *Peer) HandleDatagram(now time.Time, src netip.AddrPort, b []byte) {
+	p.begin()
+	if p.state.Done() || len(b) == 0 || len(b) > MaxDatagram {
+		p.stats.Dropped++
+		return
+	}
+	switch c := b[0]; {
+	case c <= 3: // RFC 7983 §7: STUN
+		p.handleSTUN(now, src, b)
+	case c >= 20 && c <= 63: // DTLS
+		p.handleDTLS(now, src, b)
+	case c >= 128 && c <= 191: // RTP or RTCP
+		p.handleSRTP(now, src, b)
+	default:
+		p.stats.Dropped++
+	}
+	p.runFeedback(now)
+}
+
+func (p *Peer) isBound(a netip.AddrPort) bool {
+	for _, x := range p.bound {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Peer) handleSTUN(now time.Time, src netip.AddrPort, b []byte) {
+	if err := p.msg.Decode(b); err != nil || p.msg.Type != stun.TypeBindingRequest {
+		p.stats.Dropped++
+		return
+	}
+	resp, res := p.ice.HandleBinding(now, src, &p.msg, p.plain[:0])
+	if len(resp) > 0 {
+		p.transmit(src, resp)
+	}
+	if !res.Authenticated {
+		p.stats.Dropped++
+		return
+	}
+	p.lastAuth = now
+	if !p.isBound(src) {
+		p.logf("ICE check from %s: USERNAME, MESSAGE-INTEGRITY and FINGERPRINT verified, answered", src)
+		if len(p.bound) >= maxBound {
+			p.bound = append(p.bound[:0], p.bound[1:]...)
+		}
+		p.bound = append(p.bound, src)
+		p.emit(Event{Kind: Bind, Addr: src})
+	}
+	if !p.dest.IsValid() {
+		p.dest = src
+	}
+	if res.Nominated && p.dest != src {
+		p.logf("ICE nominated %s", src)
+		p.dest = src
+	}
+	if p.state == StateNew {
+		p.setState(StateChecking, nil)
+	}
+}
+
+func (p *Peer) handleDTLS(now time.Time, src netip.AddrPort, b []byte) {
+	if !p.isBound(src) || !p.remoteSet {
+		// RFC 8842 §4 / our security model: DTLS only from an address ICE has bound.
+		p.stats.Dropped++
+		return
+	}
+	if p.dtls == nil {
+		s, err := dtls.NewServer(dtls.Config{
+			Certificate:          p.cfg.Certificate,
+			Rand:                 p.cfg.Rand,
+			ExpectedFingerprints: p.expected,
+		}, src)
+		if err != nil {
+			p.fail(fmt.Errorf("peer: dtls: %w", err))
+			return
+		}
+		p.dtls = s
+		p.dest = src
+		p.logf("first DTLS record from %s: DTLS server started", src)
+	}
+	if p.state != StateConnected {
+		if d := describeIncoming(b); d != "" {
+			p.logf("%s", d)
+		}
+	}
+	if err := p.dtls.HandleDatagram(now, b); err != nil {
+		p.drainDTLS(now)
+		p.dtlsDead(err)
+		return
+	}
+	p.drainDTLS(now)
+}
+
+func (p *Peer) dtlsDead(err error) {
+	var ae *dtls.AlertError
+	if errors.As(err, &ae) && ae.Remote && ae.Description == dtls.AlertCloseNotify {
+		p.logf("DTLS close_notify received")
+		p.setState(StateClosed, nil)
+		return
+	}
+	if p.state == StateConnected {
+		p.setState(StateClosed, fmt.Errorf("peer: dtls: %w", err))
+		return
+	}
+	p.fail(fmt.Errorf("peer: dtls: %w", err))
+}
+
+// drainDTLS moves the server's datagrams and events out.
+func (p *Peer) drainDTLS(now time.Time) {
+	n, first := 0, len(p.events)
+	for d := p.dtls.PollTransmit(); d != nil; d = p.dtls.PollTransmit() {
+		p.transmit(p.dest, d)
+		n++
+	}
+	if n > 0 && first < len(p.events) && p.state != StateConnected {
+		p.logf("%s", describeFlight(p.events[first].Data, n, p.retransmit))
+	}
+	for ev, ok := p.dtls.PollEvent(); ok; ev, ok = p.dtls.PollEvent() {
+		switch ev.Kind {
+		case dtls.HandshakeComplete:
+			p.logf("DTLS handshake complete: cipher suite %#04x, SRTP profile %#04x, client certificate matches the answer", ev.CipherSuite, ev.SRTPProfile)
+			if err := p.startSRTP(now, srtp.Profile(ev.SRTPProfile)); err != nil {
+				p.fail(err)
+				return
+			}
+		case dtls.AlertReceived:
+			p.logf("DTLS alert %d received", ev.Alert)
+			if ev.Alert == dtls.AlertCloseNotify {
+				p.setState(StateClosed, nil)
+			}
+		case dtls.Closed:
+			p.setState(StateClosed, ev.Err)
+		case dtls.Failed:
+			p.dtlsDead(ev.Err)
+		}
+	}
+}
+
+// startSRTP derives the SRTP keys from the DTLS exporter (RFC 5764 §4.2): we
+// decrypt with the client's write key and encrypt our RTCP with the server's.
+func (p *Peer) startSRTP(now time.Time, prof srtp.Profile) error {
+	km, err := p.dtls.ExportKeyingMaterial(srtpLabel, nil, srtp.KeyingMaterialLen(prof))
+	if err != nil {
+		return fmt.Errorf("peer: exporter: %w", err)
+	}
+	ck, cs, sk, ss, err := srtp.SplitKeyingMaterial(prof, km)
+	if err != nil {
+		return fmt.Errorf("peer: srtp keys: %w", err)
+	}
+	if p.srtpIn, err = srtp.NewContext(prof, ck, cs); err != nil {
+		return fmt.Errorf("peer: srtp: %w", err)
+	}
+	if p.srtpOut, err = srtp.NewContext(prof, sk, ss); err != nil {
+		return fmt.Errorf("peer: srtp: %w", err)
+	}
+	p.profile = prof
+	p.srtpUp = true
+	p.lastAuth = now
+	p.pliDue = now
+	p.rrDue = now.Add(ReportInterval)
+	p.logf("SRTP keys exported (%s)", prof)
+	p.setState(StateConnected, nil)
+	return nil
+}

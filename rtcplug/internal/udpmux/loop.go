@@ -1,0 +1,199 @@
+package udpmux
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
+)
+
+// Bounds of a peer's queues.
+const (
+	// InboxSize is how many datagrams may wait for a peer; more are dropped
+	// (a burst of a keyframe at high bitrate fits).
+	InboxSize = 512
+	// ctrlSize bounds pending control calls (answer, close, stats).
+	ctrlSize = 8
+)
+
+// ErrLoopDone is returned by Do once the peer has ended.
+var ErrLoopDone = errors.New("udpmux: peer ended")
+
+// Handler receives a peer's events other than Transmit, on the peer's
+// goroutine. It must not block.
+type Handler func(ev peer.Event)
+
+// Loop is the goroutine that owns one peer.Peer: datagrams, control calls and
+// the peer's timer all run here, so the peer needs no lock.
+type Loop struct {
+	mux   *Mux
+	p     *peer.Peer
+	h     Handler
+	inbox chan inbound
+	ctrl  chan ctrlReq
+	done  chan struct{}
+	now   func() time.Time
+
+	// stats is a copy of the peer's counters, refreshed at most every
+	// statsEvery so that readers never touch the peer itself.
+	statsMu  sync.Mutex
+	stats    peer.Stats
+	statsPub time.Time
+}
+
+// statsEvery bounds how often a loop copies its peer's counters.
+const statsEvery = 250 * time.Millisecond
+
+// Stats returns the peer's counters as of at most statsEvery ago (final once
+// Done is closed).
+func (l *Loop) Stats() peer.Stats {
+	l.statsMu.Lock()
+	defer l.statsMu.Unlock()
+	return l.stats
+}
+
+func (l *Loop) publish(now time.Time, force bool) {
+	if !force && now.Sub(l.statsPub) < statsEvery {
+		return
+	}
+	l.statsPub = now
+	st := l.p.Stats()
+	l.statsMu.Lock()
+	l.stats = st
+	l.statsMu.Unlock()
+}
+
+type inbound struct {
+	src netip.AddrPort
+	buf *Buffer
+}
+
+type ctrlReq struct {
+	fn  func(now time.Time, p *peer.Peer) error
+	res chan error
+}
+
+// NewLoop prepares the loop of p; Run starts it. Datagrams delivered before
+// Run wait in the inbox.
+func NewLoop(m *Mux, p *peer.Peer, h Handler) *Loop {
+	return &Loop{
+		mux:   m,
+		p:     p,
+		h:     h,
+		inbox: make(chan inbound, InboxSize),
+		ctrl:  make(chan ctrlReq, ctrlSize),
+		done:  make(chan struct{}),
+		now:   time.Now,
+	}
+}
+
+// Deliver queues a datagram without blocking; false when the inbox is full or
+// the peer ended.
+func (l *Loop) Deliver(src netip.AddrPort, b *Buffer) bool {
+	select {
+	case <-l.done:
+		return false
+	default:
+	}
+	select {
+	case l.inbox <- inbound{src, b}:
+		return true
+	default:
+		return false
+	}
+}
+
+// Done is closed when Run returned.
+func (l *Loop) Done() <-chan struct{} { return l.done }
+
+// Do runs fn on the loop's goroutine and returns its error; the peer's events
+// are drained afterwards.
+func (l *Loop) Do(ctx context.Context, fn func(now time.Time, p *peer.Peer) error) error {
+	req := ctrlReq{fn: fn, res: make(chan error, 1)}
+	select {
+	case l.ctrl <- req:
+	case <-l.done:
+		return ErrLoopDone
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.res:
+		return err
+	case <-l.done:
+		return ErrLoopDone
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close asks the peer to close (close_notify) and does not wait.
+func (l *Loop) Close() {
+	req := ctrlReq{fn: func(now time.Time, p *peer.Peer) error { p.Close(now); return nil }, res: make(chan error, 1)}
+	select {
+	case l.ctrl <- req:
+	case <-l.done:
+	default:
+		// The control queue is full of pending work; the peer still ends at
+		// its next deadline or when the host context ends.
+	}
+}
+
+// Run drives the peer until it reaches a final state or ctx ends (then the
+// peer is closed first, so the client hears close_notify).
+func (l *Loop) Run(ctx context.Context) {
+	defer close(l.done)
+	defer func() { l.publish(time.Time{}, true) }()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		var now time.Time
+		select {
+		case <-ctx.Done():
+			l.p.Close(l.now())
+			l.drain()
+			return
+		case in := <-l.inbox:
+			now = l.now()
+			l.p.HandleDatagram(now, in.src, in.buf.B)
+			l.drain()
+			in.buf.Release()
+		case req := <-l.ctrl:
+			now = l.now()
+			err := req.fn(now, l.p)
+			l.drain()
+			req.res <- err
+		case <-timer.C:
+			now = l.now()
+			l.p.HandleTimeout(now)
+			l.drain()
+		}
+		if l.p.State().Done() {
+			return
+		}
+		l.publish(now, false)
+		if d := l.p.Deadline(); !d.IsZero() {
+			timer.Reset(max(d.Sub(now), 0))
+		} else {
+			timer.Stop()
+		}
+	}
+}
+
+func (l *Loop) drain() {
+	for ev := l.p.Next(); ev.Kind != peer.None; ev = l.p.Next() {
+		if ev.Kind == peer.Transmit {
+			if err := l.mux.WriteTo(ev.Data, ev.Addr); err != nil {
+				l.mux.log.Debug("udp write", "to", ev.Addr, "err", err)
+			}
+			continue
+		}
+		if l.h != nil {
+			l.h(ev)
+		}
+	}
+}

@@ -1,0 +1,264 @@
+// Package udpmux owns the one UDP socket every peer shares. A single read loop
+// copies each datagram out of the read buffer, classifies it by its first
+// byte (RFC 7983) and routes it: a source address ICE has bound goes to its
+// peer; otherwise a STUN request finds its peer by the local ufrag in
+// USERNAME; anything else from an unbound address is dropped. Each peer runs
+// in its own goroutine (Loop), fed through a bounded inbox that drops when
+// full.
+package udpmux
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
+)
+
+// Sizes.
+const (
+	// readBufSize is larger than any datagram we accept so that an oversized
+	// one is seen as such (and dropped) rather than silently truncated.
+	readBufSize = 2048
+	// MaxDatagram is the largest datagram routed to a peer.
+	MaxDatagram = 1500
+	// socketBuffer is the kernel buffer size asked for, to absorb bursts of
+	// video packets (a keyframe is dozens of packets at once).
+	socketBuffer = 1 << 20
+)
+
+// Kind is the RFC 7983 class of a datagram.
+type Kind int
+
+// Kinds.
+const (
+	Unknown Kind = iota
+	STUN
+	DTLS
+	RTP // RTP or RTCP; the peer tells them apart (RFC 5761 §4)
+)
+
+func (k Kind) String() string {
+	switch k {
+	case STUN:
+		return "stun"
+	case DTLS:
+		return "dtls"
+	case RTP:
+		return "rtp"
+	}
+	return "unknown"
+}
+
+// Classify demultiplexes by the first byte (RFC 7983 §7): 0–3 STUN,
+// 20–63 DTLS, 128–191 RTP/RTCP. ZRTP (16–19) and TURN channels (64–79) are
+// not used here and fall into Unknown.
+func Classify(b []byte) Kind {
+	if len(b) == 0 {
+		return Unknown
+	}
+	switch c := b[0]; {
+	case c <= 3:
+		return STUN
+	case c >= 20 && c <= 63:
+		return DTLS
+	case c >= 128 && c <= 191:
+		return RTP
+	}
+	return Unknown
+}
+
+// Endpoint receives the datagrams routed to one peer.
+type Endpoint interface {
+	// Deliver hands over b (owned by the endpoint from now on, to be
+	// returned with Release) without blocking; false means it was dropped.
+	Deliver(src netip.AddrPort, b *Buffer) bool
+}
+
+// Router finds the endpoint of a datagram.
+type Router interface {
+	ByAddr(netip.AddrPort) (Endpoint, bool)
+	ByUfrag(string) (Endpoint, bool)
+}
+
+// Tap sees datagrams from unbound addresses before ufrag routing (STUN
+// discovery responses); it returns true when it consumed b. It runs on the
+// read loop and must not block or keep b.
+type Tap func(src netip.AddrPort, b []byte) bool
+
+// Buffer is one datagram, copied out of the read buffer.
+type Buffer struct {
+	B   []byte
+	arr [MaxDatagram]byte
+}
+
+var bufPool = sync.Pool{New: func() any { return new(Buffer) }}
+
+func getBuffer(b []byte) *Buffer {
+	buf := bufPool.Get().(*Buffer)
+	buf.B = buf.arr[:copy(buf.arr[:], b)]
+	return buf
+}
+
+// Release returns the buffer to the pool; b must not be used afterwards.
+func (b *Buffer) Release() {
+	b.B = nil
+	bufPool.Put(b)
+}
+
+// Stats counts the read loop's work.
+type Stats struct {
+	Received, Routed, Dropped, Unrouted, Oversized uint64
+}
+
+// PacketConn is what the mux needs of its socket; *net.UDPConn has it, and
+// tests use an in-memory one.
+type PacketConn interface {
+	ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error)
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	Close() error
+}
+
+// Mux is the socket and its read loop.
+type Mux struct {
+	conn PacketConn
+	addr netip.AddrPort
+	log  *slog.Logger
+
+	tap atomic.Pointer[Tap]
+
+	received, routed, dropped, unrouted, oversized atomic.Uint64
+}
+
+// Listen binds the UDP port on every address, IPv4 and IPv6 when the system
+// has both ("udp" is dual-stack); port 0 picks a free port.
+func Listen(port int, log *slog.Logger) (*Mux, error) {
+	if port < 0 || port > 65535 {
+		return nil, fmt.Errorf("udpmux: bad port %d", port)
+	}
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{Port: port})
+	if err != nil {
+		return nil, fmt.Errorf("udpmux: %w", err)
+	}
+	_ = conn.SetReadBuffer(socketBuffer)
+	_ = conn.SetWriteBuffer(socketBuffer)
+	return New(conn, conn.LocalAddr().(*net.UDPAddr).AddrPort(), log), nil
+}
+
+// New wraps an open socket whose local address is addr.
+func New(conn PacketConn, addr netip.AddrPort, log *slog.Logger) *Mux {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Mux{conn: conn, addr: addr, log: log}
+}
+
+// LocalAddr is the bound address (the wildcard address and the port).
+func (m *Mux) LocalAddr() netip.AddrPort { return m.addr }
+
+// Port is the bound port.
+func (m *Mux) Port() uint16 { return m.addr.Port() }
+
+// SetTap installs (or with nil removes) the tap.
+func (m *Mux) SetTap(t Tap) {
+	if t == nil {
+		m.tap.Store(nil)
+		return
+	}
+	m.tap.Store(&t)
+}
+
+// WriteTo sends one datagram.
+func (m *Mux) WriteTo(b []byte, to netip.AddrPort) error {
+	_, err := m.conn.WriteToUDPAddrPort(b, to)
+	return err
+}
+
+// Close closes the socket; Run returns.
+func (m *Mux) Close() error { return m.conn.Close() }
+
+// Stats returns the counters.
+func (m *Mux) Stats() Stats {
+	return Stats{Received: m.received.Load(), Routed: m.routed.Load(), Dropped: m.dropped.Load(),
+		Unrouted: m.unrouted.Load(), Oversized: m.oversized.Load()}
+}
+
+// Run reads until the socket is closed (by Close, or when ctx ends).
+func (m *Mux) Run(ctx context.Context, r Router) error {
+	stop := context.AfterFunc(ctx, func() { _ = m.conn.Close() })
+	defer stop()
+	buf := make([]byte, readBufSize)
+	var msg stun.Message
+	for {
+		n, src, err := m.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+				return nil
+			}
+			// ICMP errors surface as read errors on some systems; keep going.
+			m.log.Debug("udp read", "err", err)
+			continue
+		}
+		m.received.Add(1)
+		// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; routing keys
+		// are the plain form.
+		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		m.route(r, src, buf[:n], &msg)
+	}
+}
+
+func (m *Mux) route(r Router, src netip.AddrPort, b []byte, msg *stun.Message) {
+	if len(b) > MaxDatagram {
+		m.oversized.Add(1)
+		return
+	}
+	kind := Classify(b)
+	if kind == Unknown {
+		m.unrouted.Add(1)
+		return
+	}
+	if ep, ok := r.ByAddr(src); ok {
+		m.deliver(ep, src, b)
+		return
+	}
+	if t := m.tap.Load(); t != nil && (*t)(src, b) {
+		return
+	}
+	if kind != STUN {
+		// DTLS and SRTP only from addresses an ICE check has bound.
+		m.unrouted.Add(1)
+		return
+	}
+	if err := msg.Decode(b); err != nil || msg.Type != stun.TypeBindingRequest {
+		m.unrouted.Add(1)
+		return
+	}
+	ufrag, ok := ice.LocalUfrag(msg)
+	if !ok {
+		m.unrouted.Add(1)
+		return
+	}
+	ep, ok := r.ByUfrag(ufrag)
+	if !ok {
+		m.unrouted.Add(1)
+		return
+	}
+	// The peer verifies MESSAGE-INTEGRITY; only then is src bound.
+	m.deliver(ep, src, b)
+}
+
+func (m *Mux) deliver(ep Endpoint, src netip.AddrPort, b []byte) {
+	buf := getBuffer(b)
+	if !ep.Deliver(src, buf) {
+		buf.Release()
+		m.dropped.Add(1)
+		return
+	}
+	m.routed.Add(1)
+}

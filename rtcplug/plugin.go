@@ -1,0 +1,503 @@
+// Package rtcplug receives live WebRTC video (and audio) from browsers and
+// other senders inside any go-chi/chi application, with one call:
+//
+//	p, err := rtcplug.Mount(r,
+//	    rtcplug.WithContext(ctx),
+//	    rtcplug.WithSnapshotDir("output"),
+//	    rtcplug.OnKeyframe(func(k rtcplug.Keyframe) { ... }),
+//	)
+//
+// Browsers signal over a WebSocket (default path /ws) and send media to one
+// UDP port (default 15000) shared by every peer. Each VP8 keyframe is decoded
+// off the packet path and written as a JPEG and/or handed to OnKeyframe.
+// Everything below this package (STUN, ICE-lite, DTLS 1.2, SRTP, RTP/RTCP,
+// SDP, VP8) is implemented in rtcplug/internal on the standard library.
+package rtcplug
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/conference"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/dtls"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/media"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/udpmux"
+)
+
+// ErrClosed is returned for work asked of a plugin that has stopped.
+var ErrClosed = errors.New("rtcplug: closed")
+
+// Candidate type preferences (RFC 8445 §5.1.2.2).
+const (
+	typePrefHost  = 126
+	typePrefSrflx = 100
+)
+
+// Plugin is a mounted receiver. Its methods are safe for concurrent use.
+type Plugin struct {
+	cfg    *config
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	cert   *dtls.Certificate
+	mux    *udpmux.Mux
+	reg    *conference.Registry[*peerHandle]
+	pool   *media.Pool
+
+	hostAddrs []netip.Addr
+	srflx     atomic.Pointer[netip.AddrPort]
+
+	mu       sync.Mutex
+	closing  bool
+	departed peer.Stats     // counters of peers that have left
+	wg       sync.WaitGroup // every goroutine but the peers'
+	peers    sync.WaitGroup // peer goroutines: they end before the socket closes
+	done     chan struct{}
+	sockets  atomic.Int64
+}
+
+// Mount validates the options, binds the UDP port, registers the signaling
+// route on r (an error, not a panic, if the path is taken) and starts the
+// plugin. It stops when the WithContext context ends or Close is called.
+func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
+	if r == nil {
+		return nil, errors.New("rtcplug: nil router")
+	}
+	cfg := defaults()
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.rand == nil {
+		cfg.rand = rand.Reader
+	}
+	if err := cfg.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("rtcplug: context already done: %w", err)
+	}
+	if r.Match(chi.NewRouteContext(), "GET", cfg.signalingPath) {
+		return nil, fmt.Errorf("rtcplug: route GET %s is already taken", cfg.signalingPath)
+	}
+	if cfg.whipPath != "" && (r.Match(chi.NewRouteContext(), "POST", cfg.whipPath+"/conference") ||
+		r.Match(chi.NewRouteContext(), "POST", cfg.whipPath)) {
+		return nil, fmt.Errorf("rtcplug: route POST %s/{conference} is already taken", cfg.whipPath)
+	}
+	cert, err := dtls.GenerateCertificate(cfg.rand, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("rtcplug: certificate: %w", err)
+	}
+	mux, err := udpmux.Listen(cfg.udpPort, cfg.log)
+	if err != nil {
+		return nil, fmt.Errorf("rtcplug: bind UDP port %d: %w", cfg.udpPort, err)
+	}
+	p := &Plugin{cfg: cfg, log: cfg.log, cert: cert, mux: mux, done: make(chan struct{})}
+	p.ctx, p.cancel = context.WithCancel(cfg.ctx)
+	p.reg = conference.New[*peerHandle](conference.Limits{
+		MaxConferences:        cfg.maxConferences,
+		MaxPeersPerConference: cfg.maxPerConf,
+		MaxPeers:              cfg.maxPeers,
+		MaxPending:            cfg.maxPending,
+	}, cfg.rand)
+	p.hostAddrs = hostAddrs(mux.LocalAddr().Addr().Is6(), cfg.candidateAddrs)
+
+	p.pool = media.NewPool(p.ctx, media.Config{
+		Dir:      cfg.snapshotDir,
+		Quality:  cfg.jpegQuality,
+		Workers:  cfg.decodeWorkers,
+		OnResult: p.onDecoded,
+		Logger:   p.log,
+	})
+
+	sub := chi.NewRouter()
+	sub.Get("/", p.serveWS)
+	err = mountSafely(r, cfg.signalingPath, sub)
+	if err == nil && cfg.whipPath != "" {
+		err = mountSafely(r, cfg.whipPath, p.whipRouter())
+	}
+	if err != nil {
+		p.cancel()
+		p.pool.Close()
+		_ = mux.Close()
+		return nil, err
+	}
+
+	p.log.Info("rtcplug mounted", "signaling", cfg.signalingPath, "udp", mux.LocalAddr().String(),
+		"candidates", len(p.hostAddrs)+len(cfg.publicIPs))
+	p.track()
+	go func() {
+		defer p.wg.Done()
+		// The socket outlives the context until the peers have said
+		// goodbye (close_notify); shutdown closes it.
+		_ = mux.Run(context.Background(), router{p.reg})
+	}()
+	if cfg.stunServer != "" && p.track() {
+		go func() {
+			defer p.wg.Done()
+			p.discover(cfg.stunServer)
+		}()
+	}
+	go p.shutdown()
+	return p, nil
+}
+
+// mountSafely turns a chi panic (a conflicting route) into an error.
+func mountSafely(r chi.Router, path string, h *chi.Mux) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("rtcplug: cannot mount at %s: %v", path, v)
+		}
+	}()
+	r.Mount(path, h)
+	return nil
+}
+
+// track registers a goroutine about to start; false once shutting down.
+func (p *Plugin) track() bool { return p.trackIn(&p.wg) }
+
+func (p *Plugin) trackIn(wg *sync.WaitGroup) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing {
+		return false
+	}
+	wg.Add(1)
+	return true
+}
+
+// shutdown waits for the context, then for every goroutine, then closes Done.
+func (p *Plugin) shutdown() {
+	<-p.ctx.Done()
+	p.mu.Lock()
+	p.closing = true
+	p.mu.Unlock()
+	p.reg.Close()
+	// Peers see the context too: each sends close_notify and ends.
+	p.peers.Wait()
+	_ = p.mux.Close()
+	p.wg.Wait()
+	p.pool.Close()
+	p.log.Info("rtcplug stopped")
+	close(p.done)
+}
+
+// Close stops the plugin and waits until every goroutine, socket and
+// WebSocket has ended. It is safe to call more than once, but not from an
+// OnKeyframe or OnPeerState callback (it would wait for itself); cancel the
+// WithContext context there instead.
+func (p *Plugin) Close() error {
+	p.cancel()
+	<-p.done
+	return nil
+}
+
+// Done is closed once the plugin has fully stopped.
+func (p *Plugin) Done() <-chan struct{} { return p.done }
+
+// UDPAddr is the bound UDP address (wildcard address, actual port).
+func (p *Plugin) UDPAddr() netip.AddrPort { return p.mux.LocalAddr() }
+
+// Stats is a snapshot of the plugin's counters. Packet counters cover every
+// peer since Mount; live peers' counters lag by at most a quarter second.
+type Stats struct {
+	Conferences, Peers, Pending int
+	// Datagrams received on the UDP port, and those dropped because a peer's
+	// queue was full or no peer matched.
+	Datagrams, DroppedDatagrams, UnroutedDatagrams uint64
+	// Authenticated, decrypted media packets, VP8 frames assembled and video
+	// packets given up as lost.
+	VideoPackets, AudioPackets, VideoFrames, LostPackets uint64
+	// RTCP sent: picture loss indications, NACKs and compound reports.
+	PLIs, NACKs, Reports uint64
+	// Keyframes decoded, JPEGs written, keyframes dropped because the decoder
+	// pool was busy, and decode or write failures.
+	Keyframes, Snapshots, DroppedKeyframes, FailedKeyframes uint64
+}
+
+// Stats returns current counters.
+func (p *Plugin) Stats() Stats {
+	rs, ms, ps := p.reg.Stats(), p.mux.Stats(), p.pool.Stats()
+	p.mu.Lock()
+	total := p.departed
+	for _, m := range p.reg.Members() {
+		addStats(&total, m.Value.loop.Stats())
+	}
+	p.mu.Unlock()
+	return Stats{
+		Conferences: rs.Conferences, Peers: rs.Peers, Pending: rs.Pending,
+		Datagrams: ms.Received, DroppedDatagrams: ms.Dropped, UnroutedDatagrams: ms.Unrouted + ms.Oversized,
+		VideoPackets: total.VideoPackets, AudioPackets: total.AudioPackets, VideoFrames: total.Frames,
+		LostPackets: total.Lost, PLIs: total.PLIs, NACKs: total.NACKs, Reports: total.Reports,
+		Keyframes: ps.Decoded, Snapshots: ps.Written, DroppedKeyframes: ps.Dropped, FailedKeyframes: ps.Failed,
+	}
+}
+
+func addStats(dst *peer.Stats, s peer.Stats) {
+	dst.VideoPackets += s.VideoPackets
+	dst.AudioPackets += s.AudioPackets
+	dst.VideoBytes += s.VideoBytes
+	dst.AudioBytes += s.AudioBytes
+	dst.Frames += s.Frames
+	dst.Keyframes += s.Keyframes
+	dst.Dropped += s.Dropped
+	dst.Lost += s.Lost
+	dst.PLIs += s.PLIs
+	dst.NACKs += s.NACKs
+	dst.Reports += s.Reports
+}
+
+// Conferences lists the conferences that have peers, sorted.
+func (p *Plugin) Conferences() []string { return p.reg.Conferences() }
+
+func (p *Plugin) onDecoded(r media.Result) {
+	if p.cfg.onKeyframe == nil {
+		return
+	}
+	p.cfg.onKeyframe(Keyframe{Conference: r.Conference, Peer: r.Peer, Time: r.Time,
+		Width: r.Width, Height: r.Height, Image: r.Image, Path: r.Path})
+}
+
+// router adapts the registry to the mux.
+type router struct {
+	reg *conference.Registry[*peerHandle]
+}
+
+func (r router) ByAddr(a netip.AddrPort) (udpmux.Endpoint, bool) {
+	m, ok := r.reg.ByAddr(a)
+	if !ok {
+		return nil, false
+	}
+	return m.Value.loop, true
+}
+
+func (r router) ByUfrag(u string) (udpmux.Endpoint, bool) {
+	m, ok := r.reg.ByUfrag(u)
+	if !ok {
+		return nil, false
+	}
+	return m.Value.loop, true
+}
+
+// peerHandle is the plugin's side of one peer.
+type peerHandle struct {
+	p      *Plugin
+	member *conference.Member[*peerHandle]
+	loop   *udpmux.Loop
+	log    *slog.Logger
+	notify func(id string, st peer.State) // the signaling socket's; must not block
+	seq    int                            // keyframes submitted; the loop goroutine only
+	rec    *media.Recorder                // nil without WithRecordDir
+}
+
+// join creates a peer in conference and returns it with the SDP offer.
+func (p *Plugin) join(conf string, notify func(string, peer.State)) (*peerHandle, string, error) {
+	h, err := p.newPeer(conf, notify)
+	if err != nil {
+		return nil, "", err
+	}
+	offer := sdp.BuildOffer(sdp.OfferParams{
+		SessionID:   sessionID(),
+		ICEUfrag:    h.member.Ufrag,
+		ICEPwd:      h.member.Pwd,
+		Fingerprint: p.fingerprint(),
+		Candidates:  p.candidates(),
+		Audio:       p.cfg.audio,
+	})
+	h.log.Info("peer joined")
+	return h, offer, nil
+}
+
+func (p *Plugin) fingerprint() sdp.Fingerprint {
+	return sdp.Fingerprint{Algorithm: "sha-256", Value: p.cert.Fingerprint()}
+}
+
+// sessionID is a random o= session id (RFC 8866 §5.2).
+func sessionID() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:]) >> 1
+}
+
+// newPeer registers a peer in conference and starts its goroutine.
+func (p *Plugin) newPeer(conf string, notify func(string, peer.State)) (*peerHandle, error) {
+	var h *peerHandle
+	m, err := p.reg.Join(conf, func(m *conference.Member[*peerHandle]) (*peerHandle, error) {
+		pp, err := peer.New(peer.Config{
+			LocalUfrag:  m.Ufrag,
+			LocalPwd:    m.Pwd,
+			Certificate: p.cert,
+			Rand:        p.cfg.rand,
+			CNAME:       "rtcplug-" + m.ID,
+			Record:      p.cfg.recordDir != "",
+		}, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		h = &peerHandle{p: p, member: m, notify: notify,
+			log: p.log.With("conference", m.Conference, "peer", m.ID)}
+		h.loop = udpmux.NewLoop(p.mux, pp, h.onEvent)
+		return h, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p.cfg.recordDir != "" {
+		if h.rec, err = media.NewRecorder(p.cfg.recordDir, m.Conference, m.ID, h.log); err != nil {
+			h.log.Warn("recording disabled for this peer", "err", err)
+		}
+	}
+	if !p.trackIn(&p.peers) {
+		p.reg.Leave(m)
+		if h.rec != nil {
+			h.rec.Close()
+		}
+		return nil, ErrClosed
+	}
+	go func() {
+		defer p.peers.Done()
+		h.loop.Run(p.ctx)
+		if h.rec != nil {
+			h.rec.Close()
+		}
+		p.mu.Lock()
+		addStats(&p.departed, h.loop.Stats())
+		p.reg.Leave(m)
+		p.mu.Unlock()
+		h.log.Info("peer left")
+	}()
+	return h, nil
+}
+
+// onEvent runs on the peer's goroutine.
+func (h *peerHandle) onEvent(ev peer.Event) {
+	m := h.member
+	switch ev.Kind {
+	case peer.Bind:
+		h.p.reg.Bind(m, ev.Addr)
+		h.log.Debug("address bound to peer", "addr", ev.Addr.String())
+	case peer.StateChange:
+		if ev.State == peer.StateConnected || ev.State.Done() {
+			h.p.reg.Connected(m)
+		}
+		if ev.Err != nil {
+			h.log.Info("peer state", "state", ev.State.String(), "err", ev.Err)
+		} else {
+			h.log.Info("peer state", "state", ev.State.String())
+		}
+		if h.notify != nil {
+			h.notify(m.ID, ev.State)
+		}
+		if fn := h.p.cfg.onPeerState; fn != nil {
+			fn(PeerState{Conference: m.Conference, Peer: m.ID, State: ev.State.String(), Err: ev.Err})
+		}
+	case peer.Keyframe:
+		if h.p.cfg.snapshotDir == "" && h.p.cfg.onKeyframe == nil {
+			return
+		}
+		h.seq++
+		if !h.p.pool.Submit(media.Job{Conference: m.Conference, Peer: m.ID, Seq: h.seq, Time: time.Now(), Frame: ev.Data}) {
+			h.seq--
+			h.log.Debug("keyframe dropped: decoder busy")
+		}
+	case peer.Log:
+		h.log.Debug(ev.Msg)
+	case peer.Frame:
+		if h.rec != nil {
+			h.rec.Video(ev.RTPTimestamp, ev.Key, ev.Width, ev.Height, ev.Data)
+		}
+	case peer.Audio:
+		if h.rec != nil {
+			h.rec.Audio(ev.RTPTimestamp, ev.Data)
+		}
+	}
+}
+
+// candidates lists what the offer advertises, all on the one UDP port.
+func (p *Plugin) candidates() []sdp.Candidate {
+	port := p.mux.Port()
+	var out []sdp.Candidate
+	pref := uint16(65535)
+	add := func(a netip.Addr, typ string, typePref uint8, related netip.AddrPort) {
+		out = append(out, sdp.Candidate{
+			Component: 1, Protocol: "udp", Type: typ,
+			Addr:     netip.AddrPortFrom(a, port),
+			Priority: ice.CandidatePriority(typePref, pref, 1),
+			Related:  related,
+		})
+		if pref > 0 {
+			pref--
+		}
+	}
+	for _, a := range p.cfg.publicIPs {
+		add(a, sdp.CandidateHost, typePrefHost, netip.AddrPort{})
+	}
+	for _, a := range p.hostAddrs {
+		add(a, sdp.CandidateHost, typePrefHost, netip.AddrPort{})
+	}
+	if s := p.srflx.Load(); s != nil {
+		out = append(out, sdp.Candidate{
+			Component: 1, Protocol: "udp", Type: "srflx", Addr: *s,
+			Priority: ice.CandidatePriority(typePrefSrflx, 65535, 1),
+			Related:  netip.AddrPortFrom(netip.IPv4Unspecified(), port),
+		})
+	}
+	return out
+}
+
+// hostAddrs lists the addresses of every up interface: non-loopback first,
+// IPv6 only when the socket is dual-stack; link-local IPv6 is left out (it
+// needs a zone no SDP can carry).
+func hostAddrs(v6 bool, keep func(netip.Addr) bool) []netip.Addr {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			pfx, err := netip.ParsePrefix(a.String())
+			if err != nil {
+				continue
+			}
+			ip := pfx.Addr().Unmap()
+			if ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip.IsUnspecified() || (ip.Is6() && !v6) {
+				continue
+			}
+			if keep != nil && !keep(ip) {
+				continue
+			}
+			out = append(out, ip)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return !out[i].IsLoopback() && out[j].IsLoopback()
+	})
+	return out
+}
