@@ -262,8 +262,12 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
-		err = fmt.Errorf("http shutdown: %w", serr)
+	if serr := srv.Shutdown(sctx); serr != nil {
+		// A request still running, or a connection a browser opened ahead of
+		// time and never used (net/http waits 5 s for those), is cut: stopping
+		// on Ctrl-C must not depend on what a browser keeps open.
+		a.log.Warn().Err(serr).Msg("closing HTTP connections that did not finish in time")
+		srv.Close()
 	}
 	a.close()
 	select {
