@@ -187,8 +187,9 @@ func OnKeyframe(fn func(Keyframe)) Option {
 	}
 }
 
-// OnPeerState is called whenever a peer's connection state changes. It runs
-// on the peer's goroutine and must not block.
+// OnPeerState is called whenever a peer's connection state changes, in
+// order, from one goroutine of its own: a slow callback delays later calls
+// (past 1024 waiting, changes are dropped), never the peers.
 func OnPeerState(fn func(PeerState)) Option {
 	return func(c *config) error {
 		c.onPeerState = fn
@@ -250,8 +251,10 @@ func WithOriginPatterns(patterns ...string) Option {
 	}
 }
 
-// WithAuthorize is asked before every join; a non-nil error refuses it and
-// its text is sent to the client in an Error message (code "unauthorized").
+// WithAuthorize is asked before every join (a WebSocket JoinConference, a
+// WHIP POST) and before a WHIP DELETE; a non-nil error refuses it and its
+// text is sent to the client: an Error message (code "unauthorized") on the
+// WebSocket, a 403 body over WHIP.
 func WithAuthorize(fn func(r *http.Request, conference string) error) Option {
 	return func(c *config) error {
 		c.authorize = fn

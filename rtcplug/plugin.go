@@ -69,7 +69,17 @@ type Plugin struct {
 	peers    sync.WaitGroup // peer goroutines: they end before the socket closes
 	done     chan struct{}
 	sockets  atomic.Int64
+
+	// states carries OnPeerState calls to their own goroutine, so that a slow
+	// host callback never stalls a peer's packets, timers or shutdown.
+	states        chan PeerState
+	statesDone    chan struct{}
+	droppedStates atomic.Uint64
 }
+
+// maxQueuedStates bounds the OnPeerState calls waiting for a slow callback;
+// beyond it state changes are dropped (and counted).
+const maxQueuedStates = 1024
 
 // Mount validates the options, binds the UDP port, registers the signaling
 // route on r (an error, not a panic, if the path is taken) and starts the
@@ -144,6 +154,15 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 
 	p.log.Info("rtcplug mounted", "signaling", cfg.signalingPath, "udp", mux.LocalAddr().String(),
 		"candidates", len(p.hostAddrs)+len(cfg.publicIPs))
+	if cfg.onPeerState != nil {
+		p.states, p.statesDone = make(chan PeerState, maxQueuedStates), make(chan struct{})
+		go func() {
+			defer close(p.statesDone)
+			for st := range p.states {
+				cfg.onPeerState(st)
+			}
+		}()
+	}
 	p.track()
 	go func() {
 		defer p.wg.Done()
@@ -196,15 +215,22 @@ func (p *Plugin) shutdown() {
 	p.peers.Wait()
 	_ = p.mux.Close()
 	p.wg.Wait()
+	if p.states != nil {
+		// Every peer has ended: no more states. The last ones are delivered.
+		close(p.states)
+		<-p.statesDone
+	}
 	p.pool.Close()
 	p.log.Info("rtcplug stopped")
 	close(p.done)
 }
 
 // Close stops the plugin and waits until every goroutine, socket and
-// WebSocket has ended. It is safe to call more than once, but not from an
-// OnKeyframe or OnPeerState callback (it would wait for itself); cancel the
-// WithContext context there instead.
+// WebSocket has ended, and for an OnKeyframe or OnPeerState callback that is
+// running to return (a callback never holds up the sockets or the peers).
+// It is safe to call more than once and concurrently with the end of the
+// WithContext context, but not from a callback (it would wait for itself);
+// cancel the WithContext context there instead.
 func (p *Plugin) Close() error {
 	p.cancel()
 	<-p.done
@@ -290,8 +316,8 @@ func (r router) ByAddr(a netip.AddrPort) (udpmux.Endpoint, bool) {
 	return m.Value.loop, true
 }
 
-func (r router) ByUfrag(u string) (udpmux.Endpoint, bool) {
-	m, ok := r.reg.ByUfrag(u)
+func (r router) ByUfrag(u []byte) (udpmux.Endpoint, bool) {
+	m, ok := r.reg.ByUfragBytes(u)
 	if !ok {
 		return nil, false
 	}
@@ -307,11 +333,29 @@ type peerHandle struct {
 	notify func(id string, st peer.State) // the signaling socket's; must not block
 	seq    int                            // keyframes submitted; the loop goroutine only
 	rec    *media.Recorder                // nil without WithRecordDir
+	whip   bool                           // created over WHIP: DELETE may end it
+	left   chan struct{}                  // closed once the peer is out of the registry
+}
+
+// leaveWait bounds how long leave waits for a peer to wind down (one turn of
+// its loop: close_notify out, out of the registry).
+const leaveWait = 2 * time.Second
+
+// leave ends the peer and waits until its place is free, so that a join
+// right after it is not refused by a limit.
+func (h *peerHandle) leave() {
+	h.loop.Close()
+	t := time.NewTimer(leaveWait)
+	defer t.Stop()
+	select {
+	case <-h.left:
+	case <-t.C:
+	}
 }
 
 // join creates a peer in conference and returns it with the SDP offer.
 func (p *Plugin) join(conf string, notify func(string, peer.State)) (*peerHandle, string, error) {
-	h, err := p.newPeer(conf, notify)
+	h, err := p.newPeer(conf, notify, false)
 	if err != nil {
 		return nil, "", err
 	}
@@ -339,7 +383,7 @@ func sessionID() uint64 {
 }
 
 // newPeer registers a peer in conference and starts its goroutine.
-func (p *Plugin) newPeer(conf string, notify func(string, peer.State)) (*peerHandle, error) {
+func (p *Plugin) newPeer(conf string, notify func(string, peer.State), whip bool) (*peerHandle, error) {
 	var h *peerHandle
 	m, err := p.reg.Join(conf, func(m *conference.Member[*peerHandle]) (*peerHandle, error) {
 		pp, err := peer.New(peer.Config{
@@ -353,7 +397,7 @@ func (p *Plugin) newPeer(conf string, notify func(string, peer.State)) (*peerHan
 		if err != nil {
 			return nil, err
 		}
-		h = &peerHandle{p: p, member: m, notify: notify,
+		h = &peerHandle{p: p, member: m, notify: notify, whip: whip, left: make(chan struct{}),
 			log: p.log.With("conference", m.Conference, "peer", m.ID)}
 		h.loop = udpmux.NewLoop(p.mux, pp, h.onEvent)
 		return h, nil
@@ -368,11 +412,15 @@ func (p *Plugin) newPeer(conf string, notify func(string, peer.State)) (*peerHan
 	}
 	if !p.trackIn(&p.peers) {
 		p.reg.Leave(m)
+		close(h.left)
 		if h.rec != nil {
 			h.rec.Close()
 		}
 		return nil, ErrClosed
 	}
+	// A peer starts in state new; the peer itself only reports changes. The
+	// states channel stays open until every tracked peer has ended.
+	h.peerState(peer.StateNew, nil)
 	go func() {
 		defer p.peers.Done()
 		h.loop.Run(p.ctx)
@@ -383,9 +431,24 @@ func (p *Plugin) newPeer(conf string, notify func(string, peer.State)) (*peerHan
 		addStats(&p.departed, h.loop.Stats())
 		p.reg.Leave(m)
 		p.mu.Unlock()
+		close(h.left)
 		h.log.Info("peer left")
 	}()
 	return h, nil
+}
+
+// peerState queues an OnPeerState call without blocking.
+func (h *peerHandle) peerState(st peer.State, err error) {
+	if h.p.states == nil {
+		return
+	}
+	m := h.member
+	select {
+	case h.p.states <- PeerState{Conference: m.Conference, Peer: m.ID, State: st.String(), Err: err}:
+	default:
+		h.p.droppedStates.Add(1)
+		h.log.Debug("OnPeerState callback too slow: state change dropped", "state", st.String())
+	}
 }
 
 // onEvent runs on the peer's goroutine.
@@ -407,9 +470,7 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 		if h.notify != nil {
 			h.notify(m.ID, ev.State)
 		}
-		if fn := h.p.cfg.onPeerState; fn != nil {
-			fn(PeerState{Conference: m.Conference, Peer: m.ID, State: ev.State.String(), Err: ev.Err})
-		}
+		h.peerState(ev.State, ev.Err)
 	case peer.Keyframe:
 		if h.p.cfg.snapshotDir == "" && h.p.cfg.onKeyframe == nil {
 			return

@@ -306,6 +306,6 @@ func (s *wsConn) leave() {
 	if s.peer == nil {
 		return
 	}
-	s.peer.loop.Close()
+	s.peer.leave()
 	s.peer = nil
 }

@@ -77,7 +77,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	h, err := p.newPeer(conf, nil)
+	h, err := p.newPeer(conf, nil, true)
 	if err != nil {
 		if errors.Is(err, conference.ErrTooManyConferences) || errors.Is(err, conference.ErrConferenceFull) ||
 			errors.Is(err, conference.ErrTooManyPeers) || errors.Is(err, conference.ErrTooManyPending) || errors.Is(err, ErrClosed) || errors.Is(err, conference.ErrClosed) {
@@ -116,12 +116,21 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Plugin) whipDelete(w http.ResponseWriter, r *http.Request) {
-	m, ok := p.reg.ByID(chi.URLParam(r, "conference"), chi.URLParam(r, "peer"))
-	if !ok {
+	conf := chi.URLParam(r, "conference")
+	if fn := p.cfg.authorize; fn != nil {
+		if err := fn(r, conf); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+	}
+	// Only sessions created over WHIP: the id of a WebSocket peer names its
+	// snapshot directory and is no handle on it.
+	m, ok := p.reg.ByID(conf, chi.URLParam(r, "peer"))
+	if !ok || !m.Value.whip {
 		http.Error(w, "no such peer", http.StatusNotFound)
 		return
 	}
-	m.Value.loop.Close()
+	m.Value.leave()
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -284,6 +284,15 @@ func (r *Registry[T]) ByUfrag(u string) (*Member[T], bool) {
 	return m, ok
 }
 
+// ByUfragBytes is ByUfrag for a ufrag still in a read buffer; it does not
+// allocate.
+func (r *Registry[T]) ByUfragBytes(u []byte) (*Member[T], bool) {
+	r.mu.RLock()
+	m, ok := r.byUfrag[string(u)]
+	r.mu.RUnlock()
+	return m, ok
+}
+
 // Close refuses further joins and returns every member still registered, for
 // the caller to shut down.
 func (r *Registry[T]) Close() []*Member[T] {

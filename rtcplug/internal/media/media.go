@@ -29,7 +29,18 @@ const (
 	DefaultQuality = 90
 	// MaxFrame bounds a keyframe handed to the decoder.
 	MaxFrame = 4 << 20
+	// MaxPixels bounds the picture size a keyframe may claim (4096x2304,
+	// beyond 4K UHD): the decoder allocates the whole picture before it reads
+	// the data, and a header can claim 16383x16383 (~400 MB) in ten bytes.
+	MaxPixels = 4096 * 2304
+	// warnEvery spaces out repeated warnings (a full disk fails every
+	// keyframe of every peer).
+	warnEvery = time.Minute
 )
+
+// ErrTooLarge is returned by Decode for a keyframe whose claimed size is
+// beyond MaxPixels (or zero).
+var ErrTooLarge = errors.New("media: keyframe size out of range")
 
 // Job is one keyframe to decode. Frame is owned by the pool once submitted.
 type Job struct {
@@ -74,6 +85,34 @@ type Pool struct {
 	wg     sync.WaitGroup
 
 	decoded, written, dropped, failed atomic.Uint64
+
+	now      func() time.Time
+	warnMu   sync.Mutex
+	lastWarn time.Time
+	quiet    int // warnings turned into debug since lastWarn
+}
+
+// warn logs at Warn level at most once per warnEvery; repeats in between go
+// to Debug and are summed up in the next warning.
+func (p *Pool) warn(log *slog.Logger, msg string, args ...any) {
+	now := p.now()
+	p.warnMu.Lock()
+	loud := p.lastWarn.IsZero() || now.Sub(p.lastWarn) >= warnEvery
+	quiet := p.quiet
+	if loud {
+		p.lastWarn, p.quiet = now, 0
+	} else {
+		p.quiet++
+	}
+	p.warnMu.Unlock()
+	if !loud {
+		log.Debug(msg, args...)
+		return
+	}
+	if quiet > 0 {
+		args = append(args, "repeats", quiet)
+	}
+	log.Warn(msg, args...)
 }
 
 // NewPool starts the workers; they stop when ctx ends or Close is called.
@@ -90,7 +129,7 @@ func NewPool(ctx context.Context, cfg Config) *Pool {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pool{cfg: cfg, jobs: make(chan Job, cfg.Queue)}
+	p := &Pool{cfg: cfg, jobs: make(chan Job, cfg.Queue), now: time.Now}
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	for range cfg.Workers {
 		p.wg.Add(1)
@@ -143,7 +182,7 @@ func (p *Pool) process(j Job) {
 	img, err := Decode(j.Frame)
 	if err != nil {
 		p.failed.Add(1)
-		log.Warn("keyframe decode failed", "err", err)
+		p.warn(log, "keyframe decode failed", "err", err)
 		return
 	}
 	p.decoded.Add(1)
@@ -153,7 +192,7 @@ func (p *Pool) process(j Job) {
 		path, err := p.write(j, img)
 		if err != nil {
 			p.failed.Add(1)
-			log.Warn("keyframe not written", "err", err)
+			p.warn(log, "keyframe not written", "err", err)
 		} else {
 			p.written.Add(1)
 			res.Path = path
@@ -167,7 +206,20 @@ func (p *Pool) process(j Job) {
 
 // Decode decodes one VP8 keyframe (RFC 6386) into a fresh image: the
 // decoder reuses its image between frames, and the result outlives the job.
-func Decode(frame []byte) (*image.YCbCr, error) {
+func Decode(frame []byte) (img *image.YCbCr, err error) {
+	// The decoder reads bytes a remote sender chose. Should it ever fail an
+	// internal assertion on them, that must cost one keyframe, not the host.
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("vp8: decoder failed: %v", r)
+		}
+	}()
+	return decode(frame)
+}
+
+// decode is Decode without the safety net, so that FuzzDecode sees any
+// decoder panic.
+func decode(frame []byte) (*image.YCbCr, error) {
 	d := vp8.NewDecoder()
 	d.Init(bytes.NewReader(frame), len(frame))
 	fh, err := d.DecodeFrameHeader()
@@ -176,6 +228,9 @@ func Decode(frame []byte) (*image.YCbCr, error) {
 	}
 	if !fh.KeyFrame {
 		return nil, errors.New("vp8: not a keyframe")
+	}
+	if fh.Width <= 0 || fh.Height <= 0 || fh.Width*fh.Height > MaxPixels {
+		return nil, fmt.Errorf("%w: %dx%d", ErrTooLarge, fh.Width, fh.Height)
 	}
 	img, err := d.DecodeFrame()
 	if err != nil {
@@ -202,7 +257,12 @@ func (p *Pool) write(j Job, img image.Image) (string, error) {
 		return "", err
 	}
 	tmp := f.Name()
-	err = jpeg.Encode(f, img, &jpeg.Options{Quality: p.cfg.Quality})
+	// CreateTemp makes 0600 files; a snapshot is an ordinary output file,
+	// readable like its 0755 directory (e.g. by a separate web server).
+	err = f.Chmod(0o644)
+	if err == nil {
+		err = jpeg.Encode(f, img, &jpeg.Options{Quality: p.cfg.Quality})
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"image/jpeg"
 	"os"
 	"path/filepath"
@@ -83,4 +84,47 @@ func TestSafeName(t *testing.T) {
 	if SafeName("../a/b c") != "abc" || SafeName("ok_-1") != "ok_-1" {
 		t.Fatal(SafeName("../a/b c"))
 	}
+}
+
+// smallKeyframe is a 16x16 VP8 keyframe (ffmpeg testsrc, libvpx): the
+// fuzzer's comparison hooks make decoding slow, so it works on tiny pictures.
+var smallKeyframe, _ = hex.DecodeString("" +
+	"f00c009d012a10001000004708858588858488020202756201fc01dc20fc25de01fe41bc41c003fb01d603fa81fe03f8" +
+	"0fc00ff0dfe24ef03f835fae5a2cff083f64b28cff183f1035c07500ff92fc01f605fd57ec07ac07f8b7f11febbf919f" +
+	"d83ffff280fe95fb6196619a631ed130f0feffedf9b2ff20c6590dcfcf0eac75bea99482054d27f6d95174b088018faa" +
+	"3619ffedd1c3fe69bf31154741c6e9fffa395aa5e532fc97e620276b107b447b6fff135427865ebe93f6daf75ffc2a7a" +
+	"6adfd7d0634ffc3c778dc34c205a99f0189d1e6f2104bfc92783acb017dd412d2a4e42a17fd9047f78b6bf2a106029a0" +
+	"459eff965a7bfd76f5ef7ff8ffff2107a271dcd67ec729a1fc7fe7ffff89b469752fb2fbe8a84fed0fddbfffcc45cf2d" +
+	"43d976ca78698e7c0fed5dabebafe6e1a96ba91baece994b939c17b98067fe0a5147763c1bdc7ffeea8a2f9a4290df60" +
+	"84b2b91e37733bfffc88e4b94bb126957fa2eb0509b22bf5bf26fb5167ffff7890a169f90644f1538b4ca65cef92946e" +
+	"0a88fa10a3ff9fcd18")
+
+// FuzzDecode feeds mutated keyframes to the decoder without Decode's
+// recover, so a panic in the decoder on hostile bytes shows up here.
+// Headers that claim large pictures are only checked for refusal: decoding
+// megapixels of noise would make the fuzzer too slow to find anything.
+func FuzzDecode(f *testing.F) {
+	f.Add(smallKeyframe)
+	f.Add(smallKeyframe[:64])
+	f.Add(firstFrame(f)[:256])
+	// A keyframe header that claims a huge picture (refused before decoding).
+	f.Add([]byte{0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0xff, 0x3f, 0xff, 0x3f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) >= 10 {
+			w := int(b[6]) | int(b[7]&0x3f)<<8
+			h := int(b[8]) | int(b[9]&0x3f)<<8
+			if w*h > 64*64 {
+				if w*h > MaxPixels {
+					if _, err := decode(b); err == nil {
+						t.Fatalf("%dx%d decoded", w, h)
+					}
+				}
+				return
+			}
+		}
+		img, err := decode(b)
+		if err == nil && img == nil {
+			t.Fatal("decode returned no image and no error")
+		}
+	})
 }

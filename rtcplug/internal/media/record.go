@@ -233,10 +233,15 @@ type Recorder struct {
 	once  sync.Once
 
 	dropped atomic.Uint64
+	queued  atomic.Int64 // bytes of media waiting in queue
 }
 
-// RecorderQueue bounds the media items waiting to be written.
-const RecorderQueue = 512
+// Bounds of the media waiting to be written: items, and bytes (frames are
+// up to 4 MiB each, so the item bound alone would allow gigabytes).
+const (
+	RecorderQueue = 512
+	RecorderBytes = 32 << 20
+)
 
 type recItem struct {
 	audio         bool
@@ -260,9 +265,13 @@ func NewRecorder(root, conference, peer string, log *slog.Logger) (*Recorder, er
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Recorder{dir: dir, log: log, queue: make(chan recItem, RecorderQueue), done: make(chan struct{})}
+	r := newRecorder(dir, log)
 	go r.run()
 	return r, nil
+}
+
+func newRecorder(dir string, log *slog.Logger) *Recorder {
+	return &Recorder{dir: dir, log: log, queue: make(chan recItem, RecorderQueue), done: make(chan struct{})}
 }
 
 // Video queues a frame (copied).
@@ -276,9 +285,16 @@ func (r *Recorder) Audio(ts uint32, pkt []byte) {
 }
 
 func (r *Recorder) put(it recItem) {
+	n := int64(len(it.data))
+	if r.queued.Add(n) > RecorderBytes {
+		r.queued.Add(-n)
+		r.dropped.Add(1)
+		return
+	}
 	select {
 	case r.queue <- it:
 	default:
+		r.queued.Add(-n)
 		r.dropped.Add(1)
 	}
 }
@@ -302,6 +318,7 @@ func (r *Recorder) run() {
 	)
 	failed := false
 	for it := range r.queue {
+		r.queued.Add(-int64(len(it.data)))
 		if failed {
 			continue
 		}

@@ -25,7 +25,7 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 	}
 	// RFC 5761 §4: with rtcp-mux, packet types 192–223 in the second octet are RTCP.
 	if b[1] >= 192 && b[1] <= 223 {
-		p.handleSRTCP(now, b)
+		p.handleSRTCP(now, src, b)
 		return
 	}
 	var h rtp.Header
@@ -38,7 +38,7 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.Dropped++
 		return
 	}
-	p.lastAuth = now
+	p.authenticated(now, src)
 	if err := h.Unmarshal(plain); err != nil {
 		p.stats.Dropped++
 		return
@@ -47,7 +47,10 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 	case p.remote.VideoPT:
 		p.stats.VideoPackets++
 		p.stats.VideoBytes += uint64(len(plain))
-		ext := p.video.update(now, p.created, &h, videoClock)
+		ext, restart := p.video.update(now, p.created, &h, videoClock)
+		if restart {
+			p.restartVideo(now, h.SSRC)
+		}
 		p.onVideo(now, ext, plain)
 	case p.remote.AudioPT:
 		if p.remote.AudioPT == 0 {
@@ -56,7 +59,7 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		}
 		p.stats.AudioPackets++
 		p.stats.AudioBytes += uint64(len(plain))
-		p.audio.update(now, p.created, &h, audioClock)
+		_, _ = p.audio.update(now, p.created, &h, audioClock)
 		if p.cfg.Record {
 			if payload, err := rtp.Payload(plain, &h); err == nil && len(payload) > 0 {
 				p.emit(Event{Kind: Audio, Data: p.keep(payload), RTPTimestamp: h.Timestamp})
@@ -67,13 +70,13 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 	}
 }
 
-func (p *Peer) handleSRTCP(now time.Time, b []byte) {
+func (p *Peer) handleSRTCP(now time.Time, src netip.AddrPort, b []byte) {
 	plain, err := p.srtpIn.DecryptRTCP(p.plain[:0], b)
 	if err != nil {
 		p.stats.Dropped++
 		return
 	}
-	p.lastAuth = now
+	p.authenticated(now, src)
 	it := rtcp.NewIterator(plain)
 	for it.Next() {
 		pk := it.Packet()
@@ -94,6 +97,38 @@ func (p *Peer) handleSRTCP(now time.Time, b []byte) {
 	}
 }
 
+// authenticated notes media that passed SRTP authentication from src, an
+// address an ICE check has bound. After a NAT rebinding the client's media
+// comes from its new address: our RTCP follows it there (never to an address
+// that only sent unauthenticated bytes).
+func (p *Peer) authenticated(now time.Time, src netip.AddrPort) {
+	p.lastAuth = now
+	if src != p.dest {
+		p.logf("authenticated media from %s: RTCP goes there from now on", src)
+		p.dest = src
+	}
+}
+
+// restartVideo starts over after the video source changed its SSRC or
+// jumped in its sequence space: what waits in the reorder buffer belongs to
+// the old sequence and goes out first; the new sequence then starts like the
+// first did.
+func (p *Peer) restartVideo(now time.Time, ssrc uint32) {
+	r := &p.reorder
+	if !r.started {
+		return
+	}
+	for r.count > 0 {
+		p.skipToOldest(now)
+	}
+	p.logf("video source %#08x restarted its sequence", ssrc)
+	*r = reorder{}
+}
+
+// RFC 3550 §A.1: a packet this far ahead of the highest seen is not loss but
+// a sender that restarted its sequence.
+const maxDropout = 3000
+
 // recvStats is the RFC 3550 §6.4.1 / §A.3 reception state of one source.
 type recvStats struct {
 	active      bool
@@ -110,15 +145,26 @@ type recvStats struct {
 	lsrAt       time.Time
 }
 
-// update counts a packet and returns its extended sequence number.
-func (s *recvStats) update(now, epoch time.Time, h *rtp.Header, clock int) uint64 {
+// update counts a packet and returns its extended sequence number; restart
+// is set when the packet starts a new sequence: a new SSRC, or a jump of
+// maxDropout or more (RFC 3550 §A.1; the statistics start over, a sender
+// report's LSR of the same SSRC is kept).
+func (s *recvStats) update(now, epoch time.Time, h *rtp.Header, clock int) (ext uint64, restart bool) {
 	if !s.active || s.ssrc != h.SSRC {
 		*s = recvStats{active: true, ssrc: h.SSRC}
 		s.base = s.un.Unwrap(h.SequenceNumber)
 		s.received = 1
-		return s.base
+		return s.base, true
 	}
-	ext := s.un.Unwrap(h.SequenceNumber)
+	if highest, _ := s.un.Highest(); h.SequenceNumber-uint16(highest) >= maxDropout &&
+		h.SequenceNumber-uint16(highest) < 1<<15 {
+		lsr, lsrAt := s.lsr, s.lsrAt
+		*s = recvStats{active: true, ssrc: h.SSRC, lsr: lsr, lsrAt: lsrAt}
+		s.base = s.un.Unwrap(h.SequenceNumber)
+		s.received = 1
+		return s.base, true
+	}
+	ext = s.un.Unwrap(h.SequenceNumber)
 	s.received++
 	// Interarrival jitter, RFC 3550 §A.8, in timestamp units.
 	arrival := int64(now.Sub(epoch).Seconds() * float64(clock))
@@ -131,7 +177,7 @@ func (s *recvStats) update(now, epoch time.Time, h *rtp.Header, clock int) uint6
 		s.jitter += (float64(d) - s.jitter) / 16
 	}
 	s.transit, s.haveTransit = transit, true
-	return ext
+	return ext, false
 }
 
 // report builds the reception report block (RFC 3550 §6.4.1, §A.3). commit

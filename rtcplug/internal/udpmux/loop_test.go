@@ -69,7 +69,7 @@ func (r *loopRouter) ByAddr(a netip.AddrPort) (Endpoint, bool) {
 	return r.loop, r.bound[a]
 }
 
-func (r *loopRouter) ByUfrag(u string) (Endpoint, bool) { return r.loop, u == r.ufrag }
+func (r *loopRouter) ByUfrag(u []byte) (Endpoint, bool) { return r.loop, string(u) == r.ufrag }
 
 // TestLoopInVirtualTime drives the socket layer and a peer's goroutine with
 // the fake clock of testing/synctest: a verified check is answered and

@@ -84,7 +84,9 @@ type Endpoint interface {
 // Router finds the endpoint of a datagram.
 type Router interface {
 	ByAddr(netip.AddrPort) (Endpoint, bool)
-	ByUfrag(string) (Endpoint, bool)
+	// ByUfrag finds the peer whose local ICE ufrag is u. u points into the
+	// read buffer: look it up (m[string(u)] does not allocate), do not keep it.
+	ByUfrag(u []byte) (Endpoint, bool)
 }
 
 // Tap sees datagrams from unbound addresses before ufrag routing (STUN
@@ -223,6 +225,16 @@ func (m *Mux) route(r Router, src netip.AddrPort, b []byte, msg *stun.Message) {
 		m.unrouted.Add(1)
 		return
 	}
+	// A Binding request goes to the peer its USERNAME names, even from an
+	// address bound to another peer: a NAT may give a released mapping to a
+	// new client. That peer verifies MESSAGE-INTEGRITY and only then binds
+	// (takes over) src; a check that fails changes nothing.
+	if kind == STUN {
+		if ep, ok := byUsername(r, b, msg); ok {
+			m.deliver(ep, src, b)
+			return
+		}
+	}
 	if ep, ok := r.ByAddr(src); ok {
 		m.deliver(ep, src, b)
 		return
@@ -230,27 +242,21 @@ func (m *Mux) route(r Router, src netip.AddrPort, b []byte, msg *stun.Message) {
 	if t := m.tap.Load(); t != nil && (*t)(src, b) {
 		return
 	}
-	if kind != STUN {
-		// DTLS and SRTP only from addresses an ICE check has bound.
-		m.unrouted.Add(1)
-		return
-	}
+	// DTLS and SRTP only from addresses an ICE check has bound; STUN only for
+	// a live peer.
+	m.unrouted.Add(1)
+}
+
+// byUsername finds the peer a Binding request is for, without allocating.
+func byUsername(r Router, b []byte, msg *stun.Message) (Endpoint, bool) {
 	if err := msg.Decode(b); err != nil || msg.Type != stun.TypeBindingRequest {
-		m.unrouted.Add(1)
-		return
+		return nil, false
 	}
-	ufrag, ok := ice.LocalUfrag(msg)
+	ufrag, ok := ice.LocalUfragBytes(msg)
 	if !ok {
-		m.unrouted.Add(1)
-		return
+		return nil, false
 	}
-	ep, ok := r.ByUfrag(ufrag)
-	if !ok {
-		m.unrouted.Add(1)
-		return
-	}
-	// The peer verifies MESSAGE-INTEGRITY; only then is src bound.
-	m.deliver(ep, src, b)
+	return r.ByUfrag(ufrag)
 }
 
 func (m *Mux) deliver(ep Endpoint, src netip.AddrPort, b []byte) {

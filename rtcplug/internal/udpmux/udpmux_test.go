@@ -61,10 +61,10 @@ func (r *fakeRouter) ByAddr(a netip.AddrPort) (Endpoint, bool) {
 	return e, ok
 }
 
-func (r *fakeRouter) ByUfrag(u string) (Endpoint, bool) {
+func (r *fakeRouter) ByUfrag(u []byte) (Endpoint, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.ufrag[u]
+	e, ok := r.ufrag[string(u)]
 	return e, ok
 }
 
