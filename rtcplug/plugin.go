@@ -68,7 +68,8 @@ type Plugin struct {
 	wg       sync.WaitGroup // every goroutine but the peers'
 	peers    sync.WaitGroup // peer goroutines: they end before the socket closes
 	done     chan struct{}
-	sockets  atomic.Int64
+	sockets  atomic.Int64 // signaling sockets accepted so far (their Welcome id)
+	open     atomic.Int64 // signaling sockets open now
 
 	// states carries OnPeerState calls to their own goroutine, so that a slow
 	// host callback never stalls a peer's packets, timers or shutdown.

@@ -35,7 +35,14 @@ const (
 	// closeGrace is how long shutdown waits for a client to answer the close
 	// handshake before the connection is cut.
 	closeGrace = time.Second
+	// extraSockets is how many signaling sockets may be open beyond one per
+	// allowed peer (clients between connecting and joining, or rejoining).
+	extraSockets = 64
 )
+
+// maxSockets bounds open signaling sockets: each costs two goroutines and
+// buffers, and a client may open them without ever joining.
+func (p *Plugin) maxSockets() int64 { return int64(p.cfg.maxPeers) + extraSockets }
 
 // hijackRecorder keeps the connection websocket.Accept hijacks, so shutdown
 // can cut it when a client does not answer the close handshake (the library
@@ -81,6 +88,13 @@ func (p *Plugin) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer p.wg.Done()
+	if p.open.Add(1) > p.maxSockets() {
+		p.open.Add(-1)
+		p.log.Warn("signaling connection refused: too many open", "remote", r.RemoteAddr, "limit", p.maxSockets())
+		http.Error(w, "too many signaling connections", http.StatusServiceUnavailable)
+		return
+	}
+	defer p.open.Add(-1)
 	opts := &websocket.AcceptOptions{OriginPatterns: p.cfg.originPatterns}
 	hj := &hijackRecorder{ResponseWriter: w}
 	c, err := websocket.Accept(hj, r, opts)
