@@ -396,6 +396,11 @@
   });
   ui.stop.addEventListener('click', () => { if (session) end(session, true); });
   window.addEventListener('pagehide', () => { if (session) end(session, true); });
+  // ?conference=NAME fills in the name; ?start=1 starts at once (a kiosk or
+  // camera box, and browser tests that cannot click).
+  const params = new URLSearchParams(location.search);
+  if (params.has('conference')) ui.conference.value = params.get('conference');
+  if (params.get('start') === '1') start();
   // For the browser test and the developer console: the live peer connection.
   window.rtcplugDemo = { pc: () => (session ? session.pc : null) };
 })();
