@@ -33,6 +33,10 @@ const (
 	// beyond 4K UHD): the decoder allocates the whole picture before it reads
 	// the data, and a header can claim 16383x16383 (~400 MB) in ten bytes.
 	MaxPixels = 4096 * 2304
+	// MaxPerPeer bounds the keyframes of one peer queued or being decoded, so
+	// that a sender producing keyframes faster than they decode cannot fill
+	// the shared queue and starve the other peers.
+	MaxPerPeer = 2
 	// warnEvery spaces out repeated warnings (a full disk fails every
 	// keyframe of every peer).
 	warnEvery = time.Minute
@@ -86,6 +90,11 @@ type Pool struct {
 
 	decoded, written, dropped, failed atomic.Uint64
 
+	// busy counts each peer's jobs queued or in progress (at most MaxPerPeer);
+	// entries go when they reach zero, so it holds at most Queue+Workers keys.
+	busyMu sync.Mutex
+	busy   map[peerKey]int
+
 	now      func() time.Time
 	warnMu   sync.Mutex
 	lastWarn time.Time
@@ -129,7 +138,7 @@ func NewPool(ctx context.Context, cfg Config) *Pool {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pool{cfg: cfg, jobs: make(chan Job, cfg.Queue), now: time.Now}
+	p := &Pool{cfg: cfg, jobs: make(chan Job, cfg.Queue), now: time.Now, busy: make(map[peerKey]int)}
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	for range cfg.Workers {
 		p.wg.Add(1)
@@ -145,13 +154,35 @@ func (p *Pool) Submit(j Job) bool {
 		p.dropped.Add(1)
 		return false
 	}
+	k := peerKey{j.Conference, j.Peer}
+	p.busyMu.Lock()
+	defer p.busyMu.Unlock()
+	if p.busy[k] >= MaxPerPeer {
+		p.dropped.Add(1)
+		return false
+	}
 	select {
 	case p.jobs <- j:
+		p.busy[k]++
 		return true
 	default:
 		p.dropped.Add(1)
 		return false
 	}
+}
+
+type peerKey struct{ conference, peer string }
+
+// finished releases the peer's place taken by Submit.
+func (p *Pool) finished(j Job) {
+	k := peerKey{j.Conference, j.Peer}
+	p.busyMu.Lock()
+	if p.busy[k] <= 1 {
+		delete(p.busy, k)
+	} else {
+		p.busy[k]--
+	}
+	p.busyMu.Unlock()
 }
 
 // Close stops the workers and waits for them; queued jobs are discarded.
@@ -178,6 +209,7 @@ func (p *Pool) work() {
 }
 
 func (p *Pool) process(j Job) {
+	defer p.finished(j)
 	log := p.cfg.Logger.With("conference", j.Conference, "peer", j.Peer)
 	img, err := Decode(j.Frame)
 	if err != nil {

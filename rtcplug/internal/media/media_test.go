@@ -128,3 +128,48 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestPerPeerLimit: one peer cannot hold more than MaxPerPeer places in the
+// shared queue, while another peer's keyframe still gets in; finished jobs
+// give their places back.
+func TestPerPeerLimit(t *testing.T) {
+	release := make(chan struct{})
+	results := make(chan Result, 16)
+	p := NewPool(context.Background(), Config{Workers: 1, Queue: 8, OnResult: func(r Result) {
+		<-release
+		results <- r
+	}})
+	defer p.Close()
+	frame := firstFrame(t)
+	job := func(peer string, seq int) Job {
+		return Job{Conference: "c", Peer: peer, Seq: seq, Frame: frame}
+	}
+	if !p.Submit(job("a", 1)) || !p.Submit(job("a", 2)) {
+		t.Fatal("the first two keyframes of a peer were refused")
+	}
+	if p.Submit(job("a", 3)) {
+		t.Fatal("a third keyframe of the same peer got in while two were pending")
+	}
+	if got := p.Stats().Dropped; got != 1 {
+		t.Fatalf("dropped = %d, want 1", got)
+	}
+	if !p.Submit(job("b", 1)) {
+		t.Fatal("another peer's keyframe was refused")
+	}
+	close(release)
+	for range 3 {
+		select {
+		case <-results:
+		case <-time.After(10 * time.Second):
+			t.Fatal("jobs did not finish")
+		}
+	}
+	// Places are given back once the worker is done with a job.
+	deadline := time.Now().Add(10 * time.Second)
+	for !p.Submit(job("a", 4)) {
+		if time.Now().After(deadline) {
+			t.Fatal("peer a never got its places back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
