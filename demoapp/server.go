@@ -65,8 +65,8 @@ func newApp(ctx context.Context, cfg config, logger zerolog.Logger) (*app, error
 	a.router = a.routes()
 
 	// The one call a host application makes: rtcplug adds its WebSocket
-	// signaling (/ws) to the router and receives media on one UDP port until
-	// ctx ends.
+	// signaling (/ws) and WHIP (/whip) routes to the router and receives
+	// media on one UDP port until ctx ends.
 	opts := []rtcplug.Option{
 		rtcplug.WithContext(ctx),
 		rtcplug.WithUDPPort(cfg.UDPPort),
@@ -88,7 +88,7 @@ func newApp(ctx context.Context, cfg config, logger zerolog.Logger) (*app, error
 
 func (a *app) close() { a.output.Close() }
 
-// routes are the application's own; rtcplug adds /ws to the same router.
+// routes are the application's own; rtcplug adds /ws and /whip to the same router.
 func (a *app) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)

@@ -321,10 +321,6 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
-func TestMain(m *testing.M) {
-	os.Exit(m.Run())
-}
-
 // TestRecording: with WithRecordDir, every frame lands in video.ivf and the
 // Opus packets in audio.ogg, both readable by pion's readers.
 func TestRecording(t *testing.T) {

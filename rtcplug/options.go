@@ -2,6 +2,7 @@ package rtcplug
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -13,20 +14,28 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/media"
 )
 
 // Option configures Mount. Options are applied in order over the defaults and
 // the result is validated once; an invalid option makes Mount fail.
 type Option func(*config) error
 
-// Defaults.
+// Defaults of the options.
 const (
-	DefaultUDPPort        = 15000
-	DefaultSignalingPath  = "/ws"
-	DefaultWHIPPath       = "/whip"
-	DefaultJPEGQuality    = 90
+	// DefaultUDPPort is the one UDP port every peer sends media to.
+	DefaultUDPPort = 15000
+	// DefaultSignalingPath is the WebSocket route.
+	DefaultSignalingPath = "/ws"
+	// DefaultWHIPPath is the prefix of the WHIP routes.
+	DefaultWHIPPath = "/whip"
+	// DefaultJPEGQuality is the quality of snapshot JPEGs.
+	DefaultJPEGQuality = 90
+	// DefaultMaxConferences bounds the number of conferences.
 	DefaultMaxConferences = 64
-	DefaultMaxPeers       = 256
+	// DefaultMaxPeers bounds the peers of all conferences together.
+	DefaultMaxPeers = 256
 	// DefaultMaxPeersPerConference bounds one conference.
 	DefaultMaxPeersPerConference = 16
 	// DefaultMaxPending bounds peers that joined but have not connected yet.
@@ -70,6 +79,8 @@ func defaults() *config {
 		maxPeers:       DefaultMaxPeers,
 		maxPerConf:     DefaultMaxPeersPerConference,
 		maxPending:     DefaultMaxPending,
+		decodeWorkers:  media.DefaultWorkers,
+		rand:           rand.Reader,
 	}
 }
 
@@ -263,7 +274,7 @@ func WithAuthorize(fn func(r *http.Request, conference string) error) Option {
 }
 
 // WithAudio offers an Opus audio section (default true). Audio is decrypted
-// and counted, not stored.
+// and counted, and stored only with WithRecordDir.
 func WithAudio(on bool) Option {
 	return func(c *config) error {
 		c.audio = on

@@ -42,12 +42,6 @@ import (
 // ErrClosed is returned for work asked of a plugin that has stopped.
 var ErrClosed = errors.New("rtcplug: closed")
 
-// Candidate type preferences (RFC 8445 §5.1.2.2).
-const (
-	typePrefHost  = 126
-	typePrefSrflx = 100
-)
-
 // Plugin is a mounted receiver. Its methods are safe for concurrent use.
 type Plugin struct {
 	cfg    *config
@@ -83,8 +77,9 @@ type Plugin struct {
 const maxQueuedStates = 1024
 
 // Mount validates the options, binds the UDP port, registers the signaling
-// route on r (an error, not a panic, if the path is taken) and starts the
-// plugin. It stops when the WithContext context ends or Close is called.
+// route and the WHIP routes on r (an error, not a panic, if a path is taken)
+// and starts the plugin. It stops when the WithContext context ends or Close
+// is called.
 func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 	if r == nil {
 		return nil, errors.New("rtcplug: nil router")
@@ -100,9 +95,6 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
-	}
-	if cfg.rand == nil {
-		cfg.rand = rand.Reader
 	}
 	if err := cfg.ctx.Err(); err != nil {
 		return nil, fmt.Errorf("rtcplug: context already done: %w", err)
@@ -498,7 +490,7 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 func (p *Plugin) candidates() []sdp.Candidate {
 	port := p.mux.Port()
 	var out []sdp.Candidate
-	pref := uint16(65535)
+	pref := ice.LocalPrefSingle
 	add := func(a netip.Addr, typ string, typePref uint8, related netip.AddrPort) {
 		out = append(out, sdp.Candidate{
 			Component: 1, Protocol: "udp", Type: typ,
@@ -511,15 +503,15 @@ func (p *Plugin) candidates() []sdp.Candidate {
 		}
 	}
 	for _, a := range p.cfg.publicIPs {
-		add(a, sdp.CandidateHost, typePrefHost, netip.AddrPort{})
+		add(a, sdp.CandidateHost, ice.TypePrefHost, netip.AddrPort{})
 	}
 	for _, a := range p.hostAddrs {
-		add(a, sdp.CandidateHost, typePrefHost, netip.AddrPort{})
+		add(a, sdp.CandidateHost, ice.TypePrefHost, netip.AddrPort{})
 	}
 	if s := p.srflx.Load(); s != nil {
 		out = append(out, sdp.Candidate{
-			Component: 1, Protocol: "udp", Type: "srflx", Addr: *s,
-			Priority: ice.CandidatePriority(typePrefSrflx, 65535, 1),
+			Component: 1, Protocol: "udp", Type: sdp.CandidateSrflx, Addr: *s,
+			Priority: ice.CandidatePriority(ice.TypePrefServerReflexive, ice.LocalPrefSingle, 1),
 			Related:  netip.AddrPortFrom(netip.IPv4Unspecified(), port),
 		})
 	}
@@ -527,8 +519,8 @@ func (p *Plugin) candidates() []sdp.Candidate {
 }
 
 // hostAddrs lists the addresses of every up interface: non-loopback first,
-// IPv6 only when the socket is dual-stack; link-local IPv6 is left out (it
-// needs a zone no SDP can carry).
+// IPv6 only when the socket is dual-stack; link-local addresses are left out
+// (an IPv6 one needs a zone no SDP can carry).
 func hostAddrs(v6 bool, keep func(netip.Addr) bool) []netip.Addr {
 	ifs, err := net.Interfaces()
 	if err != nil {

@@ -5,7 +5,6 @@ import "github.com/nutsbolts/webrtc/rtcplug/internal/wire"
 const (
 	randomLen       = 32
 	maxSessionIDLen = 32
-	maxCookieLen    = 255 // DTLS 1.2 (RFC 6347 §4.2.1)
 	// maxOffered bounds the lists we keep from a hello (suites, groups,
 	// schemes, profiles); longer lists are cut, not rejected.
 	maxOffered = 256

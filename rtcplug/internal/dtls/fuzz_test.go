@@ -1,6 +1,7 @@
 package dtls
 
 import (
+	"bytes"
 	"testing"
 	"time"
 )
@@ -105,7 +106,12 @@ func FuzzParseClientKeyExchange(f *testing.F) {
 	for _, b := range captureMessages(f)[typeClientKeyExchange] {
 		f.Add(b)
 	}
-	f.Fuzz(func(t *testing.T, b []byte) { parseClientKeyExchange(b) })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pub, err := parseClientKeyExchange(b)
+		if err == nil && (len(pub) == 0 || 1+len(pub) != len(b) || !bytes.Equal(pub, b[1:])) {
+			t.Fatalf("accepted %x as the point %x", b, pub)
+		}
+	})
 }
 
 func FuzzParseCertificateVerify(f *testing.F) {

@@ -11,7 +11,7 @@ type serverHello struct {
 	renegotiation bool // the client signalled RFC 5746 (extension or SCSV)
 }
 
-// appendServerHello appends the body. server_version is DTLS 1.2; the
+// append appends the body. server_version is DTLS 1.2; the
 // supported_versions extension is not echoed, since that would announce
 // DTLS 1.3 (RFC 8446 §4.2.1). The session ID is empty: we do not resume.
 func (m *serverHello) append(dst []byte) []byte {

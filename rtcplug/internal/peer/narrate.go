@@ -1,6 +1,10 @@
 package peer
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/wire"
+)
 
 // DTLS framing used only to narrate the handshake at debug level: the record
 // header (RFC 6347 §4.1) and the handshake header (RFC 6347 §4.2.2). The dtls
@@ -24,8 +28,10 @@ func firstHandshake(b []byte) (ct uint8, hs int) {
 	if len(b) < recordHeaderLen {
 		return 0, -1
 	}
-	ct = b[0]
-	epoch := uint16(b[3])<<8 | uint16(b[4])
+	r := wire.NewReader(b)
+	ct = r.U8()
+	r.Skip(2) // version
+	epoch := r.U16()
 	if ct != ctHandshake || epoch != 0 || len(b) < recordHeaderLen+handshakeHeaderLen {
 		return ct, -1
 	}
@@ -38,10 +44,12 @@ func describeIncoming(b []byte) string {
 	if ct != ctHandshake || hs != hsClientHello {
 		return ""
 	}
-	h := b[recordHeaderLen:]
-	total := int(h[1])<<16 | int(h[2])<<8 | int(h[3])
-	off := int(h[6])<<16 | int(h[7])<<8 | int(h[8])
-	n := int(h[9])<<16 | int(h[10])<<8 | int(h[11])
+	h := wire.NewReader(b[recordHeaderLen:])
+	h.Skip(1) // msg_type
+	total := h.U24()
+	h.Skip(2) // message_seq
+	off := h.U24()
+	n := h.U24()
 	return fmt.Sprintf("ClientHello fragment received: bytes %d-%d of %d", off, off+n, total)
 }
 

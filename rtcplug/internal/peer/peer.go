@@ -14,6 +14,7 @@
 package peer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -210,7 +211,7 @@ func New(cfg Config, now time.Time) (*Peer, error) {
 	if cfg.Rand != nil {
 		var b [4]byte
 		if _, err := io.ReadFull(cfg.Rand, b[:]); err == nil {
-			p.ssrc = uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+			p.ssrc = binary.BigEndian.Uint32(b[:])
 		}
 	}
 	if p.cfg.CNAME == "" {
