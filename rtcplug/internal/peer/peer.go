@@ -431,12 +431,12 @@ func (p *Peer) HandleDatagram(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.Dropped++
 		return
 	}
-	switch c := b[0]; {
-	case c <= 3: // RFC 7983 §7: STUN
+	switch Classify(b) {
+	case KindSTUN:
 		p.handleSTUN(now, src, b)
-	case c >= 20 && c <= 63: // DTLS
+	case KindDTLS:
 		p.handleDTLS(now, src, b)
-	case c >= 128 && c <= 191: // RTP or RTCP
+	case KindRTP:
 		p.handleSRTP(now, src, b)
 	default:
 		p.stats.Dropped++

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
 )
 
@@ -32,47 +33,6 @@ const (
 	// video packets (a keyframe is dozens of packets at once).
 	socketBuffer = 1 << 20
 )
-
-// Kind is the RFC 7983 class of a datagram.
-type Kind int
-
-// Kinds.
-const (
-	Unknown Kind = iota
-	STUN
-	DTLS
-	RTP // RTP or RTCP; the peer tells them apart (RFC 5761 §4)
-)
-
-func (k Kind) String() string {
-	switch k {
-	case STUN:
-		return "stun"
-	case DTLS:
-		return "dtls"
-	case RTP:
-		return "rtp"
-	}
-	return "unknown"
-}
-
-// Classify demultiplexes by the first byte (RFC 7983 §7): 0–3 STUN,
-// 20–63 DTLS, 128–191 RTP/RTCP. ZRTP (16–19) and TURN channels (64–79) are
-// not used here and fall into Unknown.
-func Classify(b []byte) Kind {
-	if len(b) == 0 {
-		return Unknown
-	}
-	switch c := b[0]; {
-	case c <= 3:
-		return STUN
-	case c >= 20 && c <= 63:
-		return DTLS
-	case c >= 128 && c <= 191:
-		return RTP
-	}
-	return Unknown
-}
 
 // Endpoint receives the datagrams routed to one peer.
 type Endpoint interface {
@@ -220,8 +180,8 @@ func (m *Mux) route(r Router, src netip.AddrPort, b []byte, msg *stun.Message) {
 		m.oversized.Add(1)
 		return
 	}
-	kind := Classify(b)
-	if kind == Unknown {
+	kind := peer.Classify(b)
+	if kind == peer.KindUnknown {
 		m.unrouted.Add(1)
 		return
 	}
@@ -229,7 +189,7 @@ func (m *Mux) route(r Router, src netip.AddrPort, b []byte, msg *stun.Message) {
 	// address bound to another peer: a NAT may give a released mapping to a
 	// new client. That peer verifies MESSAGE-INTEGRITY and only then binds
 	// (takes over) src; a check that fails changes nothing.
-	if kind == STUN {
+	if kind == peer.KindSTUN {
 		if ep, ok := byUsername(r, b, msg); ok {
 			m.deliver(ep, src, b)
 			return

@@ -13,18 +13,6 @@ import (
 	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
 )
 
-func TestClassify(t *testing.T) {
-	for b, want := range map[byte]Kind{0: STUN, 3: STUN, 4: Unknown, 19: Unknown, 20: DTLS, 63: DTLS, 64: Unknown,
-		127: Unknown, 128: RTP, 191: RTP, 192: Unknown, 255: Unknown} {
-		if got := Classify([]byte{b}); got != want {
-			t.Errorf("Classify(%d) = %v, want %v", b, got, want)
-		}
-	}
-	if Classify(nil) != Unknown {
-		t.Error("empty")
-	}
-}
-
 type fakeEndpoint struct {
 	mu   sync.Mutex
 	got  [][]byte
