@@ -56,6 +56,12 @@ var updateScreenshot = flag.Bool("update-screenshot", false, "TestBrowser writes
 
 func TestBrowser(t *testing.T) {
 	if os.Getenv(netnsEnv) != "1" {
+		if testing.Short() {
+			t.Skip("the browser test starts Chromium; skipped with -short")
+		}
+		if _, err := os.Stat(chromiumPath); err != nil {
+			skipOrFail(t, "Chromium is not installed at %s (apt-get install chromium): %v", chromiumPath, err)
+		}
 		runInNetns(t)
 		return
 	}
@@ -83,20 +89,14 @@ func skipOrFail(t *testing.T, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-// runInNetns runs TestBrowser again in a child process that has its own
-// network namespace, and relays its output.
+// runInNetns runs the top-level test t again in a child process that has its
+// own network namespace, and relays its output.
 func runInNetns(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the browser test starts Chromium; skipped with -short")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		skipOrFail(t, "Chromium is not installed at %s (apt-get install chromium): %v", chromiumPath, err)
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := `^TestBrowser$`
+	run := `^` + t.Name() + `$`
 	if f := flag.Lookup("test.run"); f != nil {
 		if _, sub, ok := strings.Cut(f.Value.String(), "/"); ok {
 			run += "/" + sub
@@ -165,11 +165,11 @@ func runInNetns(t *testing.T) {
 	pw.Close()
 	<-done
 	out := strings.Join(lines, "\n")
-	t.Logf("in a network namespace with only loopback (pid %d):\n%s", cmd.Process.Pid, out)
+	t.Logf("in a network namespace of its own (pid %d):\n%s", cmd.Process.Pid, out)
 	if err != nil {
-		t.Fatalf("the browser test failed in the network namespace: %v", err)
+		t.Fatalf("%s failed in the network namespace: %v", t.Name(), err)
 	}
-	if strings.Contains(out, "--- SKIP: TestBrowser ") {
+	if strings.Contains(out, "--- SKIP: "+t.Name()+" ") {
 		t.Skip("skipped in the network namespace (see the log)")
 	}
 }
@@ -280,7 +280,7 @@ func startDemo(t *testing.T) *demoEnv {
 		e.consoleMu.Unlock()
 		if t.Failed() {
 			t.Logf("server log:\n%s", e.serverLog.String())
-			t.Logf("chromium output:\n%s", e.chromeLog.String())
+			t.Logf("browser output:\n%s", e.chromeLog.String())
 		} else {
 			t.Logf("server log (info and above):\n%s", infoLines(e.serverLog.String()))
 		}
