@@ -89,7 +89,7 @@ func TestFirefox(t *testing.T) {
 	// Firefox's ICE in the log.
 	cmd.Env = append(os.Environ(), "HOME="+home, "TMPDIR="+home, "MOZ_HEADLESS=1")
 	cmd.Stdout, cmd.Stderr = &e.chromeLog, &e.chromeLog
-	wait := startProc(t, cmd)
+	wait, _ := startProc(t, cmd)
 
 	m := connectMarionette(ctx, t, profile)
 	defer m.Close()

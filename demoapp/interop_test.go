@@ -68,8 +68,9 @@ func addTestNet(t *testing.T) {
 // startProc starts cmd in a process group of its own, so that the cleanup
 // can end it and every process it started (Firefox's content processes, for
 // one) by the group's id. The returned function waits for the exit, at most
-// procStopGrace, then kills the group; it is also the cleanup.
-func startProc(t *testing.T, cmd *exec.Cmd) (wait func() error) {
+// procStopGrace, then kills the group; it is also the cleanup. exited is
+// closed when the process has ended.
+func startProc(t *testing.T, cmd *exec.Cmd) (wait func() error, exited <-chan struct{}) {
 	t.Helper()
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
@@ -81,7 +82,12 @@ func startProc(t *testing.T, cmd *exec.Cmd) (wait func() error) {
 	}
 	pgid := cmd.Process.Pid
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	ended := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		close(ended)
+		done <- err
+	}()
 	var result error
 	waited := false
 	wait = func() error {
@@ -109,7 +115,7 @@ func startProc(t *testing.T, cmd *exec.Cmd) (wait func() error) {
 		}
 		wait()
 	})
-	return wait
+	return wait, ended
 }
 
 // waitJPEG waits until a file matching pattern decodes as a JPEG, or ctx
