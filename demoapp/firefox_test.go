@@ -53,9 +53,10 @@ user_pref("network.connectivity-service.enabled", false);
 const readVideoSettings = `(() => {
 	const pc = window.rtcplugDemo && window.rtcplugDemo.pc();
 	const s = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'video');
-	if (!s) return { width: 0, height: 0 };
+	if (!s) return { width: 0, height: 0, setup: '' };
 	const st = s.track.getSettings();
-	return { width: st.width || 0, height: st.height || 0 };
+	const setup = (pc.localDescription.sdp.match(/^a=setup:\w+/m) || [''])[0];
+	return { width: st.width || 0, height: st.height || 0, setup };
 })()`
 
 func TestFirefox(t *testing.T) {
@@ -125,10 +126,14 @@ func TestFirefox(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	var cam struct{ Width, Height int }
+	var cam struct {
+		Width, Height int
+		Setup         string
+	}
 	if err := m.eval(ctx, readVideoSettings, &cam); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("Firefox answered %s", cam.Setup)
 	camera := image.Pt(cam.Width, cam.Height)
 	t.Logf("connected %v after loading the page: page %+v; %s decodes to %dx%d; the camera track is %dx%d",
 		time.Since(started).Round(time.Millisecond), st, jpegPath, jpegSize.X, jpegSize.Y, camera.X, camera.Y)
