@@ -374,7 +374,8 @@ func browserRun(t *testing.T, name, disableFeature string) {
 		if jpegPath == "" && validName.MatchString(st.PeerID) {
 			jpegPath, jpegSize = decodedJPEG(t, filepath.Join(out, "defaultConference", st.PeerID, "*.jpg"))
 		}
-		if jpegPath != "" && st.Peer == "connected" && st.Loaded > 0 {
+		// The gallery loads the newest images first; wait until it shows this one.
+		if jpegPath != "" && st.Peer == "connected" && slices.Contains(st.Shown, "/snapshots/"+jpegRel(out, jpegPath)) {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
