@@ -28,7 +28,7 @@ type fake struct {
 	peers []rtcplug.PeerInfo
 }
 
-func (f *fake) Stats() rtcplug.Stats       { return f.stats }
+func (f *fake) Stats() rtcplug.Stats      { return f.stats }
 func (f *fake) Peers() []rtcplug.PeerInfo { return f.peers }
 
 func newFake() *fake {
@@ -112,9 +112,9 @@ func TestSameNumbersAsStats(t *testing.T) {
 		t.Errorf("counters without a Stats field: %v", counters)
 	}
 	want := map[string]float64{
-		"rtcplug_conferences":   float64(f.stats.Conferences),
-		"rtcplug_peers":         float64(f.stats.Peers),
-		"rtcplug_pending_peers": float64(f.stats.Pending),
+		"rtcplug_conferences":                                         float64(f.stats.Conferences),
+		"rtcplug_peers":                                               float64(f.stats.Peers),
+		"rtcplug_pending_peers":                                       float64(f.stats.Pending),
 		"rtcplug_conference_peers,conference=room":                    2,
 		"rtcplug_conference_peers,conference=hall":                    1,
 		"rtcplug_conference_receive_bytes_per_second,conference=room": 3000,
