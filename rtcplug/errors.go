@@ -15,10 +15,12 @@ var (
 	// ErrFull: a join was refused by a limit (WithMaxConferences,
 	// WithMaxPeers, WithMaxPending).
 	ErrFull = errors.New("rtcplug: full")
-	// ErrUnauthorized wraps what the WithAuthorize function returned when it
-	// refused a request.
+	// ErrUnauthorized: the WithAuthorize function refused a request (the
+	// plugin's refusals match it with errors.Is; a host may return it).
 	ErrUnauthorized = errors.New("rtcplug: unauthorized")
-	// ErrBadOffer and ErrBadAnswer: a client's SDP could not be used.
+	// ErrBadOffer is the Err of the PeerState closed of a WHIP peer whose
+	// offer could not be applied; ErrBadAnswer is joined to the Err of a
+	// peer that failed after its answer was refused.
 	ErrBadOffer  = errors.New("rtcplug: unusable SDP offer")
 	ErrBadAnswer = errors.New("rtcplug: unusable SDP answer")
 	// ErrNoPeer: Kick was given an id that names no live peer.

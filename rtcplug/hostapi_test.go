@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	piondtls "github.com/pion/dtls/v3"
+	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
@@ -244,5 +246,90 @@ func TestErr(t *testing.T) {
 	<-p.Done()
 	if !errors.Is(p.Err(), why) {
 		t.Fatalf("after the context: %v", p.Err())
+	}
+}
+
+// WHIP: an offer the peer cannot use ends it with ErrBadOffer; Kick ends a
+// WHIP session (the sender sees the end, its resource is gone).
+func TestWHIPKickAndBadOffer(t *testing.T) {
+	states := make(chan rtcplug.PeerState, 32)
+	s := newServer(t, rtcplug.OnPeerState(func(st rtcplug.PeerState) { states <- st }))
+	p := newPion(t, piondtls.SRTP_AEAD_AES_128_GCM)
+	offer, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	post := func(body string) (*http.Response, string) {
+		t.Helper()
+		resp, err := http.Post(s.http.URL+"/whip/room", "application/sdp", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	// RFC 8842 §5.3: we are the DTLS server, a passive offerer cannot be.
+	resp, _ := post(strings.ReplaceAll(offer.SDP, "a=setup:actpass", "a=setup:passive"))
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("passive offer: %d", resp.StatusCode)
+	}
+	waitClosed := func(want error) {
+		t.Helper()
+		for {
+			select {
+			case st := <-states:
+				if st.State == rtcplug.StateClosed {
+					if !errors.Is(st.Err, want) {
+						t.Fatalf("closed with %v, want %v", st.Err, want)
+					}
+					return
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no closed state (%v)", want)
+			}
+		}
+	}
+	waitClosed(rtcplug.ErrBadOffer)
+
+	resp, answer := post(offer.SDP)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %d %s", resp.StatusCode, answer)
+	}
+	loc := resp.Header.Get("Location")
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.connected:
+	case <-time.After(15 * time.Second):
+		t.Fatal("pion did not connect over WHIP")
+	}
+	id := loc[strings.LastIndex(loc, "/")+1:]
+	if err := s.plugin.Kick(id); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(rtcplug.ErrKicked)
+	select {
+	case <-p.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the WHIP sender did not see the end")
+	}
+	// Location may be absolute or relative to the POST (RFC 9725 §4.2).
+	ref, err := resp.Request.URL.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, ref.String(), nil)
+	del, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	del.Body.Close()
+	if del.StatusCode != http.StatusNotFound {
+		t.Fatalf("DELETE after Kick: %d", del.StatusCode)
 	}
 }

@@ -1,6 +1,8 @@
 package rtcplug
 
 import (
+	"errors"
+
 	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
 )
 
@@ -65,4 +67,30 @@ func (p *Plugin) identityOf(conf, id string) string {
 		return m.Value.identity
 	}
 	return ""
+}
+
+// setReason notes what the plugin refused of the peer (its answer); a
+// reason set before stays.
+func (h *peerHandle) setReason(err error) { h.reason.CompareAndSwap(nil, &err) }
+
+// end closes the peer for reason: its PeerState closed carries it.
+func (h *peerHandle) end(reason error) {
+	h.reason.Store(&reason)
+	h.loop.Close()
+}
+
+// stateErr is the Err of a PeerState: a peer closed by the plugin says why
+// (ErrKicked, ErrBadOffer); one that failed after its answer was refused
+// says that too (ErrBadAnswer).
+func (h *peerHandle) stateErr(st peer.State, err error) error {
+	r := h.reason.Load()
+	switch {
+	case r == nil:
+		return err
+	case st == peer.StateClosed && err == nil:
+		return *r
+	case st == peer.StateFailed && err != nil:
+		return errors.Join(err, *r)
+	}
+	return err
 }

@@ -66,7 +66,9 @@ type hostPeer struct {
 	since time.Time
 	codec string
 
-	kicked  atomic.Bool
+	// reason is why the plugin ended the peer (ErrKicked, ErrBadOffer) or
+	// what went wrong before it failed (ErrBadAnswer); see stateErr.
+	reason  atomic.Pointer[error]
 	dropped atomic.Uint64 // OnFrame/OnAudio calls dropped
 	frames  *queue[Frame]
 	audio   *queue[AudioPacket]
@@ -132,8 +134,8 @@ func (p *Plugin) Kick(id string) error {
 			continue
 		}
 		h := m.Value
-		h.kicked.Store(true)
 		h.log.Info("peer kicked by the host")
+		h.reason.Store(&ErrKicked)
 		h.leave()
 		return nil
 	}

@@ -471,9 +471,7 @@ func (h *peerHandle) peerState(st peer.State, err error) {
 		return
 	}
 	m := h.member
-	if st == peer.StateClosed && err == nil && h.kicked.Load() {
-		err = ErrKicked
-	}
+	err = h.stateErr(st, err)
 	select {
 	case h.p.states <- PeerState{Conference: m.Conference, Peer: m.ID, Identity: h.identity, State: stateName(st), Err: err}:
 	default:

@@ -289,11 +289,13 @@ func (s *wsConn) answer(text string) {
 	}
 	sess, err := sdp.Parse(text)
 	if err != nil {
+		s.peer.setReason(ErrBadAnswer)
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
 	remote, err := sess.Remote()
 	if err != nil {
+		s.peer.setReason(ErrBadAnswer)
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
@@ -309,6 +311,7 @@ func (s *wsConn) answer(text string) {
 		return
 	}
 	if err != nil {
+		s.peer.setReason(ErrBadAnswer)
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}

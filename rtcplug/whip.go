@@ -103,7 +103,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		cancel()
 	}
 	if err != nil {
-		h.loop.Close()
+		h.end(ErrBadOffer)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
