@@ -224,7 +224,8 @@ func (p *Plugin) shutdown() {
 
 // Close stops the plugin and waits until every goroutine, socket and
 // WebSocket has ended, and for an OnKeyframe or OnPeerState callback that is
-// running to return (a callback never holds up the sockets or the peers).
+// running to return, and for OnFrame / OnAudio to get what was queued (a
+// callback never holds up the sockets or the peers).
 // It is safe to call more than once and concurrently with the end of the
 // WithContext context, but not from a callback (it would wait for itself);
 // cancel the WithContext context there instead.
