@@ -80,7 +80,7 @@ func OnAudio(fn func(AudioPacket)) Option {
 // this often, so images keep coming from senders that send keyframes only on
 // request (Chromium sends them at start and after loss). Default 0: only on
 // start and loss. A keyframe costs bandwidth; a few seconds is plenty for
-// previews.
+// previews. Intervals below 100ms are refused.
 func WithSnapshotInterval(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {

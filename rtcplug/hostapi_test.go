@@ -214,8 +214,14 @@ func TestHostAPIWithPion(t *testing.T) {
 			break
 		}
 	}
-	if st := s.plugin.Stats(); st.DroppedFrames != 0 || st.DroppedAudio != 0 || st.ConnectTime.Count != 1 {
+	if st := s.plugin.Stats(); st.DroppedFrames != 0 || st.DroppedAudio != 0 || st.ConnectTime.Count != 1 ||
+		st.KeyframeLatency.Count != st.Keyframes || st.Keyframes == 0 {
 		t.Fatalf("stats %+v", st)
+	}
+	for _, k := range s.keyframesOf("host", pp.id) {
+		if k.Identity != "camera-7" {
+			t.Fatalf("keyframe %+v", k)
+		}
 	}
 }
 
