@@ -10,7 +10,7 @@ import (
 // keyframesOnPLI plays a sender that sends a keyframe only when asked (as
 // many hardware and screen-capture encoders do) for d of virtual time, one
 // frame every 33 ms, and returns the keyframes the peer assembled.
-func keyframesOnPLI(t *testing.T, interval, d time.Duration) (keyframes, plis int, p *Peer) {
+func keyframesOnPLI(t *testing.T, interval, d time.Duration) (keyframes []time.Time, plis int, p *Peer) {
 	p, s := connected(t, srtp.AEADAES128GCM)
 	p.cfg.KeyframeInterval = interval
 	frames := ivfFrames(t)
@@ -24,27 +24,37 @@ func keyframesOnPLI(t *testing.T, interval, d time.Duration) (keyframes, plis in
 		} else if delta++; delta == 30 {
 			delta = 1
 		}
-		before := r.plis
+		before, keys := r.plis, len(r.keyframes)
 		feed(t, p, s, now, s.packetize(f), &r)
+		if len(r.keyframes) > keys {
+			keyframes = append(keyframes, now)
+		}
 		asked = r.plis > before
 		if asked && f[0]&1 == 0 {
 			asked = false // the PLI went out with the keyframe; already answered
 		}
 	}
-	return len(r.keyframes), r.plis, p
+	return keyframes, r.plis, p
 }
 
 func TestKeyframeIntervalAsksForImages(t *testing.T) {
 	const d = 10 * time.Second
 	// One PLI every second after the previous keyframe arrived: about one
 	// image per second (the sender answers with the next frame, 33 ms on).
-	n, plis, _ := keyframesOnPLI(t, time.Second, d)
-	if n < 9 || n > 11 {
+	keys, plis, _ := keyframesOnPLI(t, time.Second, d)
+	if n := len(keys); n < 9 || n > 11 {
 		t.Fatalf("%d keyframes (%d PLIs) in %s with a 1 s interval, want about 10", n, plis, d)
 	}
+	// Never more often than asked; never later than the interval plus the
+	// frame the sender answers with.
+	for i := 1; i < len(keys); i++ {
+		if gap := keys[i].Sub(keys[i-1]); gap < time.Second || gap > time.Second+70*time.Millisecond {
+			t.Fatalf("keyframe %d came %v after the previous one", i, gap)
+		}
+	}
 	// Without the option: only the keyframe of the start.
-	if n, plis, _ := keyframesOnPLI(t, 0, d); n != 1 || plis != 1 {
-		t.Fatalf("%d keyframes, %d PLIs without an interval", n, plis)
+	if keys, plis, _ := keyframesOnPLI(t, 0, d); len(keys) != 1 || plis != 1 {
+		t.Fatalf("%d keyframes, %d PLIs without an interval", len(keys), plis)
 	}
 }
 
