@@ -393,6 +393,7 @@ func browserRun(t *testing.T, name, disableFeature string) {
 		t.Errorf("peer connection state %q", st.PC)
 	}
 	checkMedia(ctx, t, bctx, a)
+	checkWall(ctx, t, bctx, e.url, st.PeerID)
 
 	shot, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
 	if err != nil {

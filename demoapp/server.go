@@ -49,6 +49,7 @@ type app struct {
 	router chi.Router
 	plugin *rtcplug.Plugin
 	output *os.Root // every file access under the output directory goes through it
+	live   live     // live.go
 }
 
 // newApp builds the router and mounts rtcplug on it. The plugin lives until
@@ -74,6 +75,7 @@ func newApp(ctx context.Context, cfg config, logger zerolog.Logger) (*app, error
 		rtcplug.WithPublicIPs(cfg.PublicIPs...),
 		rtcplug.WithZerolog(logger),
 		rtcplug.OnKeyframe(a.onKeyframe),
+		rtcplug.WithSnapshotInterval(snapshotInterval),
 	}
 	if cfg.STUN != "" {
 		opts = append(opts, rtcplug.WithSTUNServer(cfg.STUN))
@@ -112,6 +114,7 @@ func (a *app) routes() chi.Router {
 	})
 	r.Get("/api/snapshots", a.listSnapshots)
 	r.Get("/snapshots/*", a.serveSnapshot)
+	a.liveRoutes(r, static)
 	return r
 }
 
@@ -238,6 +241,7 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 // keyframe (k.Image holds the picture). rtcplug itself logs each file it
 // writes, so this only adds a debug line.
 func (a *app) onKeyframe(k rtcplug.Keyframe) {
+	a.noteKeyframe(k)
 	a.log.Debug().Str("conference", k.Conference).Str("peer", k.Peer).
 		Str("size", fmt.Sprintf("%dx%d", k.Width, k.Height)).Str("file", k.Path).Msg("OnKeyframe")
 }

@@ -34,7 +34,7 @@ func TestBlockingPeerStateCallback(t *testing.T) {
 			if s.State == "new" {
 				return
 			}
-			entered <- s.State
+			entered <- string(s.State)
 			<-release
 		}))
 	if err != nil {
@@ -90,11 +90,11 @@ func TestBlockingPeerStateCallback(t *testing.T) {
 // DELETE too.
 func TestWHIPDeleteOnlyWHIPPeers(t *testing.T) {
 	var refuse atomic.Bool
-	s := newServer(t, rtcplug.WithAuthorize(func(r *http.Request, conf string) error {
+	s := newServer(t, rtcplug.WithAuthorize(func(r *http.Request, conf string) (string, error) {
 		if refuse.Load() {
-			return errors.New("no")
+			return "", errors.New("no")
 		}
-		return nil
+		return "", nil
 	}))
 	w := dial(t, s.wsURL())
 	w.send("JoinConference", map[string]string{"conferenceName": "room"})
@@ -141,7 +141,7 @@ func TestLeaveThenJoinAtTheLimit(t *testing.T) {
 // OnPeerState hears every state a peer passes, "new" included, in order.
 func TestPeerStateCallbackSeesNew(t *testing.T) {
 	got := make(chan string, 8)
-	s := newServer(t, rtcplug.OnPeerState(func(st rtcplug.PeerState) { got <- st.State }))
+	s := newServer(t, rtcplug.OnPeerState(func(st rtcplug.PeerState) { got <- string(st.State) }))
 	w := dial(t, s.wsURL())
 	w.send("JoinConference", map[string]string{"conferenceName": "room"})
 	w.next("SdpOffer")

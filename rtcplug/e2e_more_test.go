@@ -120,11 +120,11 @@ func TestWrongFingerprint(t *testing.T) {
 // TestSignalingErrors: every refusal gets its Error, the socket stays open
 // and the server keeps working.
 func TestSignalingErrors(t *testing.T) {
-	s := newServer(t, rtcplug.WithAuthorize(func(r *http.Request, conf string) error {
+	s := newServer(t, rtcplug.WithAuthorize(func(r *http.Request, conf string) (string, error) {
 		if conf == "forbidden" {
-			return errors.New("not on the list")
+			return "", errors.New("not on the list")
 		}
-		return nil
+		return "", nil
 	}))
 	w := dial(t, s.wsURL())
 

@@ -55,7 +55,7 @@ type config struct {
 	signalingPath  string
 	whipPath       string
 	originPatterns []string
-	authorize      func(r *http.Request, conference string) error
+	authorize      func(r *http.Request, conference string) (identity string, err error)
 	audio          bool
 	jpegQuality    int
 	maxConferences int
@@ -65,6 +65,7 @@ type config struct {
 	candidateAddrs func(netip.Addr) bool
 	decodeWorkers  int
 	rand           io.Reader
+	hostOptions    // frames.go
 }
 
 func defaults() *config {
@@ -265,8 +266,10 @@ func WithOriginPatterns(patterns ...string) Option {
 // WithAuthorize is asked before every join (a WebSocket JoinConference, a
 // WHIP POST) and before a WHIP DELETE; a non-nil error refuses it and its
 // text is sent to the client: an Error message (code "unauthorized") on the
-// WebSocket, a 403 body over WHIP.
-func WithAuthorize(fn func(r *http.Request, conference string) error) Option {
+// WebSocket, a 403 body over WHIP. The identity it returns for a join (a
+// user name, a camera id) is carried in PeerInfo, PeerState, Keyframe and
+// Frame.
+func WithAuthorize(fn func(r *http.Request, conference string) (identity string, err error)) Option {
 	return func(c *config) error {
 		c.authorize = fn
 		return nil

@@ -31,7 +31,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/conference"
-	"github.com/nutsbolts/webrtc/rtcplug/internal/dtls"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/media"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
@@ -39,16 +38,13 @@ import (
 	"github.com/nutsbolts/webrtc/rtcplug/internal/udpmux"
 )
 
-// ErrClosed is returned for work asked of a plugin that has stopped.
-var ErrClosed = errors.New("rtcplug: closed")
-
 // Plugin is a mounted receiver. Its methods are safe for concurrent use.
 type Plugin struct {
 	cfg    *config
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
-	cert   *dtls.Certificate
+	host   hostState // peers.go
 	mux    *udpmux.Mux
 	reg    *conference.Registry[*peerHandle]
 	pool   *media.Pool
@@ -106,15 +102,16 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 		r.Match(chi.NewRouteContext(), "POST", cfg.whipPath)) {
 		return nil, fmt.Errorf("rtcplug: route POST %s/{conference} is already taken", cfg.whipPath)
 	}
-	cert, err := dtls.GenerateCertificate(cfg.rand, time.Now())
-	if err != nil {
+	p := &Plugin{cfg: cfg, log: cfg.log, done: make(chan struct{})}
+	p.host.init()
+	if _, err := p.host.certs.generate(cfg.rand, cfg.clock()); err != nil {
 		return nil, fmt.Errorf("rtcplug: certificate: %w", err)
 	}
 	mux, err := udpmux.Listen(cfg.udpPort, cfg.log)
 	if err != nil {
 		return nil, fmt.Errorf("rtcplug: bind UDP port %d: %w", cfg.udpPort, err)
 	}
-	p := &Plugin{cfg: cfg, log: cfg.log, cert: cert, mux: mux, done: make(chan struct{})}
+	p.mux = mux
 	p.ctx, p.cancel = context.WithCancel(cfg.ctx)
 	p.reg = conference.New[*peerHandle](conference.Limits{
 		MaxConferences:        cfg.maxConferences,
@@ -161,7 +158,9 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 		defer p.wg.Done()
 		// The socket outlives the context until the peers have said
 		// goodbye (close_notify); shutdown closes it.
-		_ = mux.Run(context.Background(), router{p.reg})
+		if err := mux.Run(context.Background(), router{p.reg}); err != nil {
+			p.stopWith(fmt.Errorf("rtcplug: UDP socket: %w", err))
+		}
 	}()
 	if cfg.stunServer != "" && p.track() {
 		go func() {
@@ -215,12 +214,18 @@ func (p *Plugin) shutdown() {
 	}
 	p.pool.Close()
 	p.log.Info("rtcplug stopped")
+	why := error(ErrClosed)
+	if p.cfg.ctx.Err() != nil {
+		why = context.Cause(p.cfg.ctx)
+	}
+	p.stopWith(why) // the first reason stays
 	close(p.done)
 }
 
 // Close stops the plugin and waits until every goroutine, socket and
 // WebSocket has ended, and for an OnKeyframe or OnPeerState callback that is
-// running to return (a callback never holds up the sockets or the peers).
+// running to return, and for OnFrame / OnAudio to get what was queued (a
+// callback never holds up the sockets or the peers).
 // It is safe to call more than once and concurrently with the end of the
 // WithContext context, but not from a callback (it would wait for itself);
 // cancel the WithContext context there instead.
@@ -251,6 +256,19 @@ type Stats struct {
 	// Keyframes decoded, JPEGs written, keyframes dropped because the decoder
 	// pool was busy, and decode or write failures.
 	Keyframes, Snapshots, DroppedKeyframes, FailedKeyframes uint64
+	// Media bytes received (after SRTP), video and audio.
+	VideoBytes, AudioBytes uint64
+	// InvalidPackets: datagrams a peer dropped as unauthenticated,
+	// undecryptable, malformed, late or duplicate.
+	InvalidPackets uint64
+	// Calls dropped because a callback fell behind (OnPeerState, OnFrame,
+	// OnAudio), and frames or audio packets the recorder dropped because the
+	// disk fell behind.
+	DroppedPeerStates, DroppedFrames, DroppedAudio, DroppedRecording uint64
+	// ConnectTime is the time from join to connected (ICE and DTLS done);
+	// KeyframeLatency from a keyframe's last packet to its decoded image
+	// (and JPEG written, with WithSnapshotDir).
+	ConnectTime, KeyframeLatency Histogram
 }
 
 // Stats returns current counters.
@@ -258,17 +276,23 @@ func (p *Plugin) Stats() Stats {
 	rs, ms, ps := p.reg.Stats(), p.mux.Stats(), p.pool.Stats()
 	p.mu.Lock()
 	total := p.departed
+	recDropped := p.host.departedRecording
 	for _, m := range p.reg.Members() {
 		addStats(&total, m.Value.loop.Stats())
+		if m.Value.rec != nil {
+			recDropped += m.Value.rec.Dropped()
+		}
 	}
 	p.mu.Unlock()
-	return Stats{
+	s := Stats{
 		Conferences: rs.Conferences, Peers: rs.Peers, Pending: rs.Pending,
 		Datagrams: ms.Received, DroppedDatagrams: ms.Dropped, UnroutedDatagrams: ms.Unrouted + ms.Oversized,
 		VideoPackets: total.VideoPackets, AudioPackets: total.AudioPackets, VideoFrames: total.Frames,
 		LostPackets: total.Lost, PLIs: total.PLIs, NACKs: total.NACKs, Reports: total.Reports,
 		Keyframes: ps.Decoded, Snapshots: ps.Written, DroppedKeyframes: ps.Dropped, FailedKeyframes: ps.Failed,
 	}
+	p.moreStats(&s, total, recDropped)
+	return s
 }
 
 func addStats(dst *peer.Stats, s peer.Stats) {
@@ -289,10 +313,11 @@ func addStats(dst *peer.Stats, s peer.Stats) {
 func (p *Plugin) Conferences() []string { return p.reg.Conferences() }
 
 func (p *Plugin) onDecoded(r media.Result) {
+	p.host.keyframeLatency.observe(p.cfg.clock().Sub(r.Time))
 	if p.cfg.onKeyframe == nil {
 		return
 	}
-	p.cfg.onKeyframe(Keyframe{Conference: r.Conference, Peer: r.Peer, Time: r.Time,
+	p.cfg.onKeyframe(Keyframe{Conference: r.Conference, Peer: r.Peer, Identity: p.identityOf(r.Conference, r.Peer), Time: r.Time,
 		Width: r.Width, Height: r.Height, Image: r.Image, Path: r.Path})
 }
 
@@ -319,15 +344,16 @@ func (r router) ByUfrag(u []byte) (udpmux.Endpoint, bool) {
 
 // peerHandle is the plugin's side of one peer.
 type peerHandle struct {
-	p      *Plugin
-	member *conference.Member[*peerHandle]
-	loop   *udpmux.Loop
-	log    *slog.Logger
-	notify func(id string, st peer.State) // the signaling socket's; must not block
-	seq    int                            // keyframes submitted; the loop goroutine only
-	rec    *media.Recorder                // nil without WithRecordDir
-	whip   bool                           // created over WHIP: DELETE may end it
-	left   chan struct{}                  // closed once the peer is out of the registry
+	p        *Plugin
+	member   *conference.Member[*peerHandle]
+	loop     *udpmux.Loop
+	log      *slog.Logger
+	notify   func(id string, st peer.State) // the signaling socket's; must not block
+	seq      int                            // keyframes submitted; the loop goroutine only
+	rec      *media.Recorder                // nil without WithRecordDir
+	whip     bool                           // created over WHIP: DELETE may end it
+	left     chan struct{}                  // closed once the peer is out of the registry
+	hostPeer                                // peers.go
 }
 
 // leaveWait bounds how long leave waits for a peer to wind down (one turn of
@@ -347,8 +373,8 @@ func (h *peerHandle) leave() {
 }
 
 // join creates a peer in conference and returns it with the SDP offer.
-func (p *Plugin) join(conf string, notify func(string, peer.State)) (*peerHandle, string, error) {
-	h, err := p.newPeer(conf, notify, false)
+func (p *Plugin) join(conf, identity string, notify func(string, peer.State)) (*peerHandle, string, error) {
+	h, err := p.newPeer(conf, identity, notify, false)
 	if err != nil {
 		return nil, "", err
 	}
@@ -356,7 +382,7 @@ func (p *Plugin) join(conf string, notify func(string, peer.State)) (*peerHandle
 		SessionID:   sessionID(),
 		ICEUfrag:    h.member.Ufrag,
 		ICEPwd:      h.member.Pwd,
-		Fingerprint: p.fingerprint(),
+		Fingerprint: h.fingerprint(),
 		Candidates:  p.candidates(),
 		Audio:       p.cfg.audio,
 	})
@@ -364,8 +390,9 @@ func (p *Plugin) join(conf string, notify func(string, peer.State)) (*peerHandle
 	return h, offer, nil
 }
 
-func (p *Plugin) fingerprint() sdp.Fingerprint {
-	return sdp.Fingerprint{Algorithm: "sha-256", Value: p.cert.Fingerprint()}
+// fingerprint is that of the peer's own certificate (RFC 8122 §5).
+func (h *peerHandle) fingerprint() sdp.Fingerprint {
+	return sdp.Fingerprint{Algorithm: "sha-256", Value: h.cert.Fingerprint()}
 }
 
 // sessionID is a random o= session id (RFC 8866 §5.2).
@@ -376,27 +403,31 @@ func sessionID() uint64 {
 }
 
 // newPeer registers a peer in conference and starts its goroutine.
-func (p *Plugin) newPeer(conf string, notify func(string, peer.State), whip bool) (*peerHandle, error) {
+func (p *Plugin) newPeer(conf, identity string, notify func(string, peer.State), whip bool) (*peerHandle, error) {
 	var h *peerHandle
+	now := p.cfg.clock()
+	cert := p.host.certs.get(p.cfg.rand, now, p.log)
 	m, err := p.reg.Join(conf, func(m *conference.Member[*peerHandle]) (*peerHandle, error) {
 		pp, err := peer.New(peer.Config{
-			LocalUfrag:  m.Ufrag,
-			LocalPwd:    m.Pwd,
-			Certificate: p.cert,
-			Rand:        p.cfg.rand,
-			CNAME:       "rtcplug-" + m.ID,
-			Record:      p.cfg.recordDir != "",
+			LocalUfrag:       m.Ufrag,
+			LocalPwd:         m.Pwd,
+			Certificate:      cert,
+			Rand:             p.cfg.rand,
+			CNAME:            "rtcplug-" + m.ID,
+			Record:           p.cfg.recordDir != "" || p.cfg.onFrame != nil || p.cfg.onAudio != nil,
+			KeyframeInterval: p.cfg.snapshotInterval,
 		}, time.Now())
 		if err != nil {
 			return nil, err
 		}
 		h = &peerHandle{p: p, member: m, notify: notify, whip: whip, left: make(chan struct{}),
 			log: p.log.With("conference", m.Conference, "peer", m.ID)}
+		h.identity, h.joined, h.cert, h.state, h.since = identity, now, cert, peer.StateNew, now
 		h.loop = udpmux.NewLoop(p.mux, pp, h.onEvent)
 		return h, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, joinError(err)
 	}
 	if p.cfg.recordDir != "" {
 		if h.rec, err = media.NewRecorder(p.cfg.recordDir, m.Conference, m.ID, h.log); err != nil {
@@ -414,6 +445,7 @@ func (p *Plugin) newPeer(conf string, notify func(string, peer.State), whip bool
 	// A peer starts in state new; the peer itself only reports changes. The
 	// states channel stays open until every tracked peer has ended.
 	h.peerState(peer.StateNew, nil)
+	h.startQueues()
 	go func() {
 		defer p.peers.Done()
 		h.loop.Run(p.ctx)
@@ -422,10 +454,14 @@ func (p *Plugin) newPeer(conf string, notify func(string, peer.State), whip bool
 		}
 		p.mu.Lock()
 		addStats(&p.departed, h.loop.Stats())
+		if h.rec != nil {
+			p.host.departedRecording += h.rec.Dropped()
+		}
 		p.reg.Leave(m)
 		p.mu.Unlock()
 		close(h.left)
 		h.log.Info("peer left")
+		h.stopQueues() // the host's callbacks get what is queued
 	}()
 	return h, nil
 }
@@ -436,8 +472,9 @@ func (h *peerHandle) peerState(st peer.State, err error) {
 		return
 	}
 	m := h.member
+	err = h.stateErr(st, err)
 	select {
-	case h.p.states <- PeerState{Conference: m.Conference, Peer: m.ID, State: st.String(), Err: err}:
+	case h.p.states <- PeerState{Conference: m.Conference, Peer: m.ID, Identity: h.identity, State: stateName(st), Err: err}:
 	default:
 		h.p.droppedStates.Add(1)
 		h.log.Debug("OnPeerState callback too slow: state change dropped", "state", st.String())
@@ -452,6 +489,7 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 		h.p.reg.Bind(m, ev.Addr)
 		h.log.Debug("address bound to peer", "addr", ev.Addr.String())
 	case peer.StateChange:
+		h.stateChanged(ev.State)
 		if ev.State == peer.StateConnected || ev.State.Done() {
 			h.p.reg.Connected(m)
 		}
@@ -465,6 +503,7 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 		}
 		h.peerState(ev.State, ev.Err)
 	case peer.Keyframe:
+		h.setCodec(eventCodec(ev))
 		if h.p.cfg.snapshotDir == "" && h.p.cfg.onKeyframe == nil {
 			return
 		}
@@ -479,10 +518,12 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 		if h.rec != nil {
 			h.rec.Video(ev.RTPTimestamp, ev.Key, ev.Width, ev.Height, ev.Data)
 		}
+		h.frame(ev)
 	case peer.Audio:
 		if h.rec != nil {
 			h.rec.Audio(ev.RTPTimestamp, ev.Data)
 		}
+		h.audioPacket(ev)
 	}
 }
 

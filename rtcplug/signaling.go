@@ -253,13 +253,12 @@ func (s *wsConn) join(name string) {
 			return
 		}
 	}
-	if fn := s.p.cfg.authorize; fn != nil {
-		if err := fn(s.r, name); err != nil {
-			s.sendError(signal.Errorf(signal.CodeUnauthorized, "%v", err))
-			return
-		}
+	identity, err := s.p.authorize(s.r, name)
+	if err != nil {
+		s.sendError(signal.Errorf(signal.CodeUnauthorized, "%v", err))
+		return
 	}
-	h, offer, err := s.p.join(name, s.notify)
+	h, offer, err := s.p.join(name, identity, s.notify)
 	if err != nil {
 		switch {
 		case errors.Is(err, conference.ErrTooManyConferences), errors.Is(err, conference.ErrConferenceFull),
@@ -290,11 +289,13 @@ func (s *wsConn) answer(text string) {
 	}
 	sess, err := sdp.Parse(text)
 	if err != nil {
+		s.peer.setReason(ErrBadAnswer)
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
 	remote, err := sess.Remote()
 	if err != nil {
+		s.peer.setReason(ErrBadAnswer)
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
@@ -310,6 +311,7 @@ func (s *wsConn) answer(text string) {
 		return
 	}
 	if err != nil {
+		s.peer.setReason(ErrBadAnswer)
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}

@@ -56,11 +56,10 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "conference name must be 1-64 of A-Z a-z 0-9 _ -", http.StatusBadRequest)
 		return
 	}
-	if fn := p.cfg.authorize; fn != nil {
-		if err := fn(r, conf); err != nil {
-			http.Error(w, err.Error(), http.StatusForbidden)
-			return
-		}
+	identity, err := p.authorize(r, conf)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMessage))
 	if err != nil {
@@ -77,7 +76,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	h, err := p.newPeer(conf, nil, true)
+	h, err := p.newPeer(conf, identity, nil, true)
 	if err != nil {
 		if errors.Is(err, conference.ErrTooManyConferences) || errors.Is(err, conference.ErrConferenceFull) ||
 			errors.Is(err, conference.ErrTooManyPeers) || errors.Is(err, conference.ErrTooManyPending) || errors.Is(err, ErrClosed) || errors.Is(err, conference.ErrClosed) {
@@ -92,7 +91,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 	answer, err := sdp.BuildAnswer(offer, sdp.AnswerParams{
 		ICEUfrag:    h.member.Ufrag,
 		ICEPwd:      h.member.Pwd,
-		Fingerprint: p.fingerprint(),
+		Fingerprint: h.fingerprint(),
 		Candidates:  p.candidates(),
 		SessionID:   sessionID(),
 		RejectAudio: !p.cfg.audio,
@@ -104,7 +103,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		cancel()
 	}
 	if err != nil {
-		h.loop.Close()
+		h.end(ErrBadOffer)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -117,11 +116,9 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 
 func (p *Plugin) whipDelete(w http.ResponseWriter, r *http.Request) {
 	conf := chi.URLParam(r, "conference")
-	if fn := p.cfg.authorize; fn != nil {
-		if err := fn(r, conf); err != nil {
-			http.Error(w, err.Error(), http.StatusForbidden)
-			return
-		}
+	if _, err := p.authorize(r, conf); err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
 	}
 	// Only sessions created over WHIP: the id of a WebSocket peer names its
 	// snapshot directory and is no handle on it.

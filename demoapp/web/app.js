@@ -31,6 +31,10 @@
     gallery: $('gallery'),
     galleryTitle: $('gallery-title'),
     galleryNote: $('gallery-note'),
+    live: {
+      state: $('live-state'), codec: $('live-codec'), bitrate: $('live-bitrate'),
+      lost: $('live-lost'), jitter: $('live-jitter'), frames: $('live-frames'), spark: $('live-spark'),
+    },
   };
 
   // The one running session, or null. A session that ended keeps its
@@ -321,7 +325,61 @@
   function startPolling() {
     stopPolling();
     refreshGallery();
-    pollTimer = setInterval(refreshGallery, POLL_MS);
+    pollTimer = setInterval(() => { refreshGallery(); refreshLive(); }, POLL_MS);
+  }
+
+  // Live panel: the server's Peers() for this peer, polled with the gallery.
+
+  const SPARK_MS = 60000; // the sparkline covers the last minute
+  let history = []; // [{t, bitrate}] of the current peer
+  let historyPeer = null;
+
+  function fmtBitrate(b) {
+    if (b >= 1e6) return (b / 1e6).toFixed(2) + ' Mbit/s';
+    if (b >= 1e3) return (b / 1e3).toFixed(0) + ' kbit/s';
+    return b + ' bit/s';
+  }
+
+  async function refreshLive() {
+    const s = last;
+    if (!s || !s.peerId) return;
+    let peer = null;
+    try {
+      const res = await fetch('/api/peers?' + new URLSearchParams({ peer: s.peerId }), { cache: 'no-store' });
+      if (!res.ok) return;
+      const body = await res.json();
+      peer = (body.peers || [])[0] || null;
+    } catch (e) {
+      return;
+    }
+    if (s !== last) return;
+    if (historyPeer !== s.peerId) { history = []; historyPeer = s.peerId; }
+    if (!peer) {
+      setState(ui.live.state, 'closed');
+      return;
+    }
+    setState(ui.live.state, peer.state);
+    ui.live.codec.textContent = peer.codec || '–';
+    ui.live.bitrate.textContent = fmtBitrate(peer.bitrate);
+    const total = peer.packets + peer.lost;
+    ui.live.lost.textContent = peer.lost + (total > 0 ? ' (' + (100 * peer.lost / total).toFixed(2) + ' %)' : '');
+    ui.live.jitter.textContent = peer.jitterMs.toFixed(1) + ' ms';
+    ui.live.frames.textContent = peer.frames + ' (' + peer.keyframes + ' key)';
+    const now = Date.now();
+    history.push({ t: now, bitrate: peer.bitrate });
+    history = history.filter((h) => now - h.t <= SPARK_MS);
+    drawSpark(ui.live.spark, history, now);
+  }
+
+  function drawSpark(svg, points, now) {
+    const top = Math.max(1, ...points.map((p) => p.bitrate));
+    const xy = points.map((p) => {
+      const x = 120 * (1 - (now - p.t) / SPARK_MS);
+      const y = 23 - 22 * (p.bitrate / top);
+      return x.toFixed(1) + ',' + y.toFixed(1);
+    });
+    svg.querySelector('polyline').setAttribute('points', xy.join(' '));
+    svg.dataset.samples = String(points.length);
   }
 
   function stopPolling() {

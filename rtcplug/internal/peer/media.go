@@ -47,6 +47,7 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 	case p.remote.VideoPT:
 		p.stats.VideoPackets++
 		p.stats.VideoBytes += uint64(len(plain))
+		p.info.rate.add(now, p.created, len(plain))
 		ext, restart := p.video.update(now, p.created, &h, videoClock)
 		if restart {
 			p.restartVideo(now, h.SSRC)
@@ -59,6 +60,7 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		}
 		p.stats.AudioPackets++
 		p.stats.AudioBytes += uint64(len(plain))
+		p.info.rate.add(now, p.created, len(plain))
 		_, _ = p.audio.update(now, p.created, &h, audioClock)
 		if p.cfg.Record {
 			if payload, err := rtp.Payload(plain, &h); err == nil && len(payload) > 0 {
@@ -439,6 +441,7 @@ func (p *Peer) deliver(now time.Time, pkt []byte) {
 		p.logf("first keyframe: %dx%d, %d bytes", w, hgt, len(frame))
 	}
 	p.pliDue = time.Time{}
+	p.scheduleSnapshot(now)
 	p.emit(Event{Kind: Keyframe, Data: bytes.Clone(frame), Width: w, Height: hgt, RTPTimestamp: h.Timestamp})
 }
 
@@ -484,6 +487,7 @@ func (p *Peer) runFeedback(now time.Time) {
 			// Until a keyframe arrives, in case this PLI is lost.
 			p.pliDue = now.Add(PLIRepeat)
 		}
+		p.scheduleSnapshot(now)
 		if p.stats.PLIs == 1 {
 			p.logf("PLI sent for SSRC %#08x", p.pliSSRC())
 		}

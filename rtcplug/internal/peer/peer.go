@@ -135,6 +135,10 @@ type Config struct {
 	CNAME string
 	// Record emits every frame and Opus packet as events, for recording.
 	Record bool
+	// KeyframeInterval, when positive, asks for a keyframe (PLI) at most
+	// this often even without loss, for senders that send keyframes only on
+	// request (see snapshot.go).
+	KeyframeInterval time.Duration
 }
 
 // Stats counts what the peer saw.
@@ -145,6 +149,13 @@ type Stats struct {
 	Dropped                    uint64 // unauthenticated, undecryptable or malformed datagrams
 	Lost                       uint64 // video packets skipped by the reorder buffer
 	PLIs, NACKs, Reports       uint64
+
+	// Not counters: the state when Stats was taken (see snapshot.go).
+	Jitter      time.Duration // video interarrival jitter (RFC 3550 §6.4.1)
+	Bitrate     int           // media bits per second over the last few seconds
+	SRTPProfile srtp.Profile  // 0 before the handshake
+	CipherSuite uint16        // the DTLS cipher suite, 0 before the handshake
+	Remote      netip.AddrPort
 }
 
 // Peer is one sender's state.
@@ -191,6 +202,7 @@ type Peer struct {
 	rtcpPlain, rtcpOut []byte
 
 	stats Stats
+	info  info // see snapshot.go
 }
 
 // New creates a peer in state new at time now.
@@ -223,8 +235,8 @@ func New(cfg Config, now time.Time) (*Peer, error) {
 // State is the current connection state.
 func (p *Peer) State() State { return p.state }
 
-// Stats returns the counters.
-func (p *Peer) Stats() Stats { return p.stats }
+// Stats returns the counters and the current reception state.
+func (p *Peer) Stats() Stats { return p.snapshot() }
 
 // Profile is the negotiated SRTP profile, 0 before the handshake.
 func (p *Peer) Profile() srtp.Profile { return p.profile }
@@ -396,6 +408,7 @@ func (p *Peer) Deadline() time.Time {
 // HandleTimeout runs the timers that are due at now.
 func (p *Peer) HandleTimeout(now time.Time) {
 	p.begin()
+	p.info.now = now
 	if p.state.Done() {
 		return
 	}
@@ -427,6 +440,7 @@ func (p *Peer) HandleTimeout(now time.Time) {
 // HandleDatagram processes one datagram from src. The peer may modify b.
 func (p *Peer) HandleDatagram(now time.Time, src netip.AddrPort, b []byte) {
 	p.begin()
+	p.info.now = now
 	if p.state.Done() || len(b) == 0 || len(b) > MaxDatagram {
 		p.stats.Dropped++
 		return
@@ -548,6 +562,7 @@ func (p *Peer) drainDTLS(now time.Time) {
 		switch ev.Kind {
 		case dtls.HandshakeComplete:
 			p.logf("DTLS handshake complete: cipher suite %#04x, SRTP profile %#04x, client certificate matches the answer", ev.CipherSuite, ev.SRTPProfile)
+			p.info.cipher = ev.CipherSuite
 			if err := p.startSRTP(now, srtp.Profile(ev.SRTPProfile)); err != nil {
 				p.fail(err)
 				return
