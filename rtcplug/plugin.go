@@ -251,6 +251,9 @@ type Stats struct {
 	// Keyframes decoded, JPEGs written, keyframes dropped because the decoder
 	// pool was busy, and decode or write failures.
 	Keyframes, Snapshots, DroppedKeyframes, FailedKeyframes uint64
+	// UndecodedKeyframes are complete keyframes of a codec without a decoder
+	// yet (H.264): handed to OnKeyframe without an image.
+	UndecodedKeyframes uint64
 }
 
 // Stats returns current counters.
@@ -268,6 +271,7 @@ func (p *Plugin) Stats() Stats {
 		VideoPackets: total.VideoPackets, AudioPackets: total.AudioPackets, VideoFrames: total.Frames,
 		LostPackets: total.Lost, PLIs: total.PLIs, NACKs: total.NACKs, Reports: total.Reports,
 		Keyframes: ps.Decoded, Snapshots: ps.Written, DroppedKeyframes: ps.Dropped, FailedKeyframes: ps.Failed,
+		UndecodedKeyframes: ps.NoDecoder,
 	}
 }
 
@@ -293,7 +297,7 @@ func (p *Plugin) onDecoded(r media.Result) {
 		return
 	}
 	p.cfg.onKeyframe(Keyframe{Conference: r.Conference, Peer: r.Peer, Time: r.Time,
-		Width: r.Width, Height: r.Height, Image: r.Image, Path: r.Path})
+		Width: r.Width, Height: r.Height, Image: r.Image, Path: r.Path, Codec: r.Codec})
 }
 
 // router adapts the registry to the mux.
@@ -359,6 +363,7 @@ func (p *Plugin) join(conf string, notify func(string, peer.State)) (*peerHandle
 		Fingerprint: p.fingerprint(),
 		Candidates:  p.candidates(),
 		Audio:       p.cfg.audio,
+		VideoCodecs: p.cfg.codecs(),
 	})
 	h.log.Info("peer joined")
 	return h, offer, nil
@@ -469,14 +474,14 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 			return
 		}
 		h.seq++
-		if !h.p.pool.Submit(media.Job{Conference: m.Conference, Peer: m.ID, Seq: h.seq, Time: time.Now(), Frame: ev.Data}) {
+		if !h.p.pool.Submit(media.Job{Conference: m.Conference, Peer: m.ID, Seq: h.seq, Time: time.Now(), Frame: ev.Data, Codec: ev.Codec}) {
 			h.seq--
 			h.log.Debug("keyframe dropped: decoder busy")
 		}
 	case peer.Log:
 		h.log.Debug(ev.Msg)
 	case peer.Frame:
-		if h.rec != nil {
+		if h.rec != nil && ev.Codec != peer.CodecH264 { // the IVF file holds VP8 only
 			h.rec.Video(ev.RTPTimestamp, ev.Key, ev.Width, ev.Height, ev.Data)
 		}
 	case peer.Audio:

@@ -42,6 +42,7 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.Dropped++
 		return
 	}
+	p.selectVideo(h.PayloadType)
 	switch h.PayloadType {
 	case p.remote.VideoPT:
 		p.stats.VideoPackets++

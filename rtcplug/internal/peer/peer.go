@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/dtls"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/h264"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
@@ -178,9 +179,13 @@ type Peer struct {
 	reorder reorder
 	asm     assembler // vp8 or h264, from the answer (video.go)
 
-	videoCodec string // "" until the answer: VP8
-	firOnly    bool   // ask for keyframes with FIR, not PLI
-	firSeq     uint8  // FIR command sequence number (RFC 5104 §4.3.1.2)
+	videoCodec    string // "" until the answer: VP8
+	videoFormats  []videoFormat
+	vp8asm        *vp8.Assembler
+	h264asm       *h264.Depacketizer
+	switchedVideo bool
+	firOnly       bool  // ask for keyframes with FIR, not PLI
+	firSeq        uint8 // FIR command sequence number (RFC 5104 §4.3.1.2)
 
 	retransmit bool // drainDTLS runs after a DTLS timeout
 

@@ -22,35 +22,91 @@ type assembler interface {
 	NeedKeyframe() bool
 }
 
-// setVideoCodec picks the depacketizer for the codec the answer (or WHIP
-// offer) chose, with the parameter sets an H.264 sender gave out of band.
+// videoFormat is one video payload type the answer allows, with what its
+// depacketizer needs.
+type videoFormat struct {
+	pt    uint8
+	codec string
+	sets  [][]byte // H.264 parameter sets from sprop-parameter-sets
+}
+
+// setVideoCodec takes the video payload types of the answer (or of our WHIP
+// answer): the first is expected, and the sender may switch to any other
+// (RFC 3264 §5.1), which selectVideo follows.
 func (p *Peer) setVideoCodec(r sdp.Remote) {
 	p.firOnly = r.VideoFIROnly
-	switch r.VideoCodec {
-	case CodecH264:
-		d := h264.New(MaxFrame)
-		if v, ok := sdp.FmtpParam(r.VideoFmtp, "sprop-parameter-sets"); ok {
+	formats := r.VideoFormats
+	if len(formats) == 0 || formats[0].PT != r.VideoPT {
+		formats = append([]sdp.VideoFormat{{PT: r.VideoPT, Codec: r.VideoCodec, Fmtp: r.VideoFmtp}}, formats...)
+	}
+	p.videoFormats = p.videoFormats[:0]
+	for _, f := range formats[:min(len(formats), sdp.MaxVideoFormats)] {
+		vf := videoFormat{pt: f.PT, codec: f.Codec}
+		if vf.codec != CodecH264 {
+			vf.codec = CodecVP8
+		} else if v, ok := sdp.FmtpParam(f.Fmtp, "sprop-parameter-sets"); ok {
 			sets, err := h264.ParseSprop(v)
-			if err == nil {
-				err = d.SetParameterSets(sets)
-			}
 			if err != nil {
 				// In-band parameter sets may still come; without any, keyframes
 				// are dropped and counted by the depacketizer.
-				p.logf("sprop-parameter-sets ignored: %v", err)
-			} else {
-				p.logf("H.264 parameter sets from sprop-parameter-sets: %d", len(sets))
+				p.logf("PT %d: sprop-parameter-sets ignored: %v", f.PT, err)
 			}
+			vf.sets = sets
 		}
-		p.asm, p.videoCodec = d, CodecH264
-	default:
-		p.videoCodec = CodecVP8
+		p.videoFormats = append(p.videoFormats, vf)
 	}
+	if v, ok := p.asm.(*vp8.Assembler); ok {
+		p.vp8asm = v
+	}
+	p.useFormat(&p.videoFormats[0])
 	how := "PLI"
 	if p.firOnly {
 		how = "FIR (the sender takes no PLI)"
 	}
-	p.logf("video codec %s, PT %d; keyframes asked for by %s", p.codecName(), r.VideoPT, how)
+	p.logf("video codec %s, PT %d (%d payload types allowed); keyframes asked for by %s",
+		p.codecName(), r.VideoPT, len(p.videoFormats), how)
+}
+
+// useFormat makes f the video format being received. Each codec keeps one
+// depacketizer, so a sender switching back and forth allocates nothing.
+func (p *Peer) useFormat(f *videoFormat) {
+	switch f.codec {
+	case CodecH264:
+		if p.h264asm == nil {
+			p.h264asm = h264.New(MaxFrame)
+		}
+		if len(f.sets) > 0 {
+			if err := p.h264asm.SetParameterSets(f.sets); err != nil {
+				p.logf("PT %d: sprop-parameter-sets ignored: %v", f.pt, err)
+			}
+		}
+		p.asm = p.h264asm
+	default:
+		if p.vp8asm == nil {
+			p.vp8asm = vp8.NewAssembler(MaxFrame)
+		}
+		p.asm = p.vp8asm
+	}
+	p.videoCodec = f.codec
+}
+
+// selectVideo follows a sender that uses another of the video payload types
+// the answer allowed: from then on that one is expected.
+func (p *Peer) selectVideo(pt uint8) {
+	if pt == p.remote.VideoPT || len(p.videoFormats) < 2 {
+		return
+	}
+	for i := range p.videoFormats {
+		if f := &p.videoFormats[i]; f.pt == pt {
+			p.remote.VideoPT = pt
+			p.useFormat(f)
+			if !p.switchedVideo {
+				p.switchedVideo = true
+				p.logf("video arrives as PT %d: %s", pt, f.codec)
+			}
+			return
+		}
+	}
 }
 
 // codecName is the video codec of the peer's frames.

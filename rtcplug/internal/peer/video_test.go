@@ -60,7 +60,7 @@ func (s *sender) packetizeH264(pay *codecs.H264Payloader, au []byte) [][]byte {
 }
 
 // connectedH264 is connected with an answer that chose H.264.
-func connectedH264(t *testing.T, r sdp.Remote) (*Peer, *sender) {
+func connectedH264(t testing.TB, r sdp.Remote) (*Peer, *sender) {
 	p, s := connected(t, srtp.AEADAES128GCM)
 	r.VideoPT, r.VideoCodec = h264PT, sdp.CodecH264
 	p.remote.VideoPT = h264PT
@@ -221,5 +221,80 @@ func TestSetRemoteH264(t *testing.T) {
 	}
 	if !logged {
 		t.Fatal("a bad sprop-parameter-sets is not narrated")
+	}
+}
+
+// An answer that allows VP8 and H.264: the sender may use either (RFC 3264
+// §5.1), and the peer follows the payload type that arrives.
+func TestVideoFollowsPayloadType(t *testing.T) {
+	p, s := connected(t, srtp.AEADAES128GCM)
+	r := remote()
+	r.VideoCodec = sdp.CodecVP8
+	r.VideoFormats = []sdp.VideoFormat{{PT: 96, Codec: sdp.CodecVP8}, {PT: h264PT, Codec: sdp.CodecH264}}
+	p.setVideoCodec(r)
+	drain(p)
+	var pay codecs.H264Payloader
+	var keys []Event
+	now := t0
+	send := func(pkts [][]byte) {
+		for _, pk := range pkts {
+			p.HandleDatagram(now, client, pk)
+			for _, e := range drain(p) {
+				if e.Kind == Keyframe {
+					keys = append(keys, e)
+				}
+			}
+		}
+		now = now.Add(ReorderWait) // past the start-up wait of the reorder buffer
+	}
+	for _, au := range h264AUs(t, "h264-cb-640x480.h264")[:2] {
+		send(s.packetizeH264(&pay, au))
+	}
+	send(s.packetize(ivfFrames(t)[0]))
+	send(s.packetize(ivfFrames(t)[1]))
+	if len(keys) != 2 || keys[0].Codec != CodecH264 || keys[1].Codec != CodecVP8 || keys[1].Width != 640 {
+		t.Fatalf("keyframes %+v", keys)
+	}
+	if st := p.Stats(); st.Frames != 4 || st.Dropped != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// BenchmarkHandleRTPH264 is BenchmarkHandleRTP for H.264: SRTP, reordering
+// and the depacketizer, inter frames of the high-profile sample.
+func BenchmarkHandleRTPH264(b *testing.B) {
+	aus := h264AUs(b, "h264-high-1280x720-4slices.h264")
+	setup := func() (*Peer, [][]byte) {
+		p, s := connected(b, srtp.AEADAES128GCM)
+		r := remote()
+		r.VideoPT, r.VideoCodec = h264PT, sdp.CodecH264
+		p.remote.VideoPT = h264PT
+		p.setVideoCodec(r)
+		var pay codecs.H264Payloader
+		var pkts [][]byte
+		for i := 1; len(pkts) < 4096; i++ {
+			if i%30 == 0 {
+				continue
+			}
+			pkts = append(pkts, s.packetizeH264(&pay, aus[i%len(aus)])...)
+		}
+		return p, pkts
+	}
+	p, pkts := setup()
+	buf := make([]byte, 1500)
+	now := t0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%len(pkts) == 0 && i > 0 {
+			b.StopTimer()
+			p, pkts = setup()
+			b.StartTimer()
+		}
+		n := copy(buf, pkts[i%len(pkts)])
+		now = now.Add(time.Millisecond)
+		p.HandleDatagram(now, client, buf[:n])
+		for ev := p.Next(); ev.Kind != None; ev = p.Next() {
+		}
 	}
 }

@@ -138,7 +138,7 @@ func TestRemotePionAnswer(t *testing.T) {
 		ICEUfrag: "wxwEaKUYrnfdHCnY", ICEPwd: "GMqhsyrIRToHXKgsHPecZvbokKQUzzRX",
 		Fingerprints: []Fingerprint{{Algorithm: "sha-256", Value: pionFingerprint}},
 		Setup:        SetupPassive, VideoPT: 96, AudioPT: 111, VideoMid: "1", AudioMid: "0",
-		VideoCodec: CodecVP8,
+		VideoCodec: CodecVP8, VideoFormats: []VideoFormat{{96, CodecVP8, ""}},
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("Remote =\n%+v\nwant\n%+v", r, want)

@@ -271,7 +271,8 @@ func TestRemoteFirefoxAnswer(t *testing.T) {
 	}
 	want := Remote{ICEUfrag: firefoxUfrag, ICEPwd: firefoxPwd, Fingerprints: []Fingerprint{{"sha-256", firefoxFingerprint}},
 		Setup: SetupActive, VideoPT: 96, AudioPT: 111, VideoMid: "0", AudioMid: "1",
-		VideoCodec: CodecVP8, VideoFmtp: "max-fs=12288;max-fr=60"}
+		VideoCodec: CodecVP8, VideoFmtp: "max-fs=12288;max-fr=60",
+		VideoFormats: []VideoFormat{{96, CodecVP8, "max-fs=12288;max-fr=60"}}}
 	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("Remote = %+v\nwant     %+v", r, want)
 	}

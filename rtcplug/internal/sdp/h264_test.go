@@ -3,6 +3,7 @@ package sdp
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -112,7 +113,7 @@ func TestH264OBSOffer(t *testing.T) {
 	}
 
 	a, r := answerOf(t, obsOffer, CodecVP8, CodecH264)
-	if r.VideoCodec != CodecH264 || r.VideoPT != 96 || r.VideoMid != "1" || r.AudioPT != 111 || r.VideoFIROnly {
+	if r.VideoCodec != CodecH264 || r.VideoPT != 96 || r.VideoMid != "1" || r.AudioPT != 111 || r.VideoFIROnly || len(r.VideoFormats) != 1 {
 		t.Fatalf("remote %+v", r)
 	}
 	v := videoOf(a)
@@ -240,10 +241,16 @@ func TestBuildOfferCodecs(t *testing.T) {
 				t.Errorf("%d: we offer what we refuse: %q", pl.Type, pl.Fmtp)
 			}
 		}
-		// Read back as an answer that kept every format: the first wins.
+		// Read back as an answer that kept every format: the first wins,
+		// and the sender may use any of them.
 		r, err := s.RemoteAnswer(tc.codecs)
-		if err != nil || r.VideoCodec != tc.codecs[0] {
+		if err != nil || r.VideoCodec != tc.codecs[0] || len(r.VideoFormats) != len(tc.pts) {
 			t.Fatalf("%v: %+v %v", tc.codecs, r, err)
+		}
+		for i, f := range r.VideoFormats {
+			if strconv.Itoa(int(f.PT)) != tc.pts[i] || f.Fmtp != v.Payloads[i].Fmtp {
+				t.Fatalf("format %d: %+v", i, f)
+			}
 		}
 	}
 	// An answer with a codec that was not offered is refused.

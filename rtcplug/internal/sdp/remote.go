@@ -2,6 +2,7 @@ package sdp
 
 import (
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -73,10 +74,25 @@ type Remote struct {
 	// VideoFIROnly is set when the peer takes "ccm fir" but not "nack pli"
 	// for VideoPT: keyframes are asked for with FIR (RFC 5104 §4.3.1).
 	VideoFIROnly bool
+	// VideoFormats are all the payload types of the video section the
+	// server can receive, VideoPT first (at most MaxVideoFormats). An
+	// answer may list several and its sender may use any of them (RFC 3264
+	// §5.1); in a WHIP answer the server lists only VideoPT.
+	VideoFormats []VideoFormat
 	AudioPT      uint8 // 0 = no opus audio
 	VideoMid     string
 	AudioMid     string // "" when there is no audio
 }
+
+// VideoFormat is one video payload type the server can receive.
+type VideoFormat struct {
+	PT    uint8
+	Codec string // CodecVP8 or CodecH264
+	Fmtp  string
+}
+
+// MaxVideoFormats bounds Remote.VideoFormats.
+const MaxVideoFormats = 8
 
 // Remote extracts and validates what the server needs from the client's
 // answer: ICE credentials, a usable DTLS fingerprint, the VP8 video section
@@ -115,6 +131,10 @@ func (s *Session) remote(role string, codecs []string, byPreference bool) (Remot
 			vi, r.VideoPT, r.VideoMid = i, p.Type, m.Mid
 			r.VideoCodec, r.VideoFmtp = c, p.Fmtp
 			r.VideoFIROnly = firOnly(m.Feedback(p.Type))
+			r.VideoFormats = append(r.VideoFormats, VideoFormat{p.Type, c, p.Fmtp})
+			if !byPreference {
+				r.VideoFormats = otherFormats(r.VideoFormats, m, codecs)
+			}
 			break
 		}
 	}
@@ -134,6 +154,8 @@ func (s *Session) remote(role string, codecs []string, byPreference bool) (Remot
 			break
 		}
 	}
+	// A payload type cannot be both (RFC 8843 §9.1); audio keeps its own.
+	r.VideoFormats = slices.DeleteFunc(r.VideoFormats, func(f VideoFormat) bool { return r.AudioPT != 0 && f.PT == r.AudioPT })
 
 	t := &s.Media[s.transport(vi)]
 	if t.ICEUfrag == "" || t.ICEPwd == "" {
@@ -156,6 +178,27 @@ func (s *Session) remote(role string, codecs []string, byPreference bool) (Remot
 	}
 	r.Setup = t.Setup
 	return r, vi, ai, nil
+}
+
+// otherFormats appends the section's other receivable payload types to
+// formats (which holds the chosen one), in the section's order.
+func otherFormats(formats []VideoFormat, m *Media, codecs []string) []VideoFormat {
+	for i := range m.Payloads {
+		p := &m.Payloads[i]
+		if len(formats) >= MaxVideoFormats {
+			break
+		}
+		if p.Type == formats[0].PT {
+			continue
+		}
+		for _, c := range codecs {
+			if acceptable(p, c) {
+				formats = append(formats, VideoFormat{p.Type, c, p.Fmtp})
+				break
+			}
+		}
+	}
+	return formats
 }
 
 // transport returns the index of the section whose ICE and DTLS attributes
