@@ -64,35 +64,21 @@ func BuildOffer(p OfferParams) string {
 	w.line("a=msid-semantic: WMS")
 
 	t := transport{ufrag: p.ICEUfrag, pwd: p.ICEPwd, fp: p.Fingerprint, setup: SetupActPass, cands: p.Candidates}
-	type format struct {
-		pt         uint8
-		name, fmtp string
-	}
-	var formats []format
-	for _, c := range codecsOr(p.VideoCodecs) {
-		switch c {
-		case CodecVP8:
-			formats = append(formats, format{OfferVideoPT, vp8Name, ""})
-		case CodecH264:
-			for _, h := range offerH264 {
-				formats = append(formats, format{h.pt, CodecH264, h.fmtp})
-			}
-		}
-	}
+	formats := offerFormats(p.VideoCodecs)
 	ml := "m=video " + discardPort + " " + rtpProto
 	for _, f := range formats {
-		ml += " " + strconv.Itoa(int(f.pt))
+		ml += " " + strconv.Itoa(int(f.PT))
 	}
 	w.line(ml)
 	w.mediaHead(OfferVideoMid, &t, true, true, RecvOnly)
 	for _, f := range formats {
-		pt := strconv.Itoa(int(f.pt))
-		w.line("a=rtpmap:", pt, " ", f.name, "/90000")
+		pt := strconv.Itoa(int(f.PT))
+		w.line("a=rtpmap:", pt, " ", f.Codec, "/90000")
 		for _, fb := range videoFeedback {
 			w.line("a=rtcp-fb:", pt, " ", fb)
 		}
-		if f.fmtp != "" {
-			w.line("a=fmtp:", pt, " ", f.fmtp)
+		if f.Fmtp != "" {
+			w.line("a=fmtp:", pt, " ", f.Fmtp)
 		}
 	}
 	w.candidates(&t)

@@ -38,6 +38,23 @@ var offerH264 = [...]struct {
 	{127, "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f"},
 }
 
+// offerFormats lists the video formats of the server's offer for codecs,
+// in order.
+func offerFormats(codecs []string) []VideoFormat {
+	var out []VideoFormat
+	for _, c := range codecsOr(codecs) {
+		switch c {
+		case CodecVP8:
+			out = append(out, VideoFormat{OfferVideoPT, CodecVP8, ""})
+		case CodecH264:
+			for _, h := range offerH264 {
+				out = append(out, VideoFormat{h.pt, CodecH264, h.fmtp})
+			}
+		}
+	}
+	return out
+}
+
 // FmtpParam returns the value of parameter name in an a=fmtp parameter
 // string ("a=1;b=2"), names compared case-insensitively (RFC 6184 §8.1
 // media type parameters are case-insensitive).

@@ -265,3 +265,31 @@ func TestBuildOfferCodecs(t *testing.T) {
 func equalPayload(a, b Payload) bool {
 	return a.Type == b.Type && a.Name == b.Name && a.ClockRate == b.ClockRate && a.Fmtp == b.Fmtp && slices.Equal(a.RTCPFB, b.RTCPFB)
 }
+
+// Chromium, with its answer narrowed to H.264 by setCodecPreferences, still
+// sends VP8, the first format of the offer: what the server offered stays
+// receivable, after the answer's own formats.
+func TestRemoteAnswerKeepsOfferedFormats(t *testing.T) {
+	p := testOfferParams(true)
+	p.VideoCodecs = []string{CodecVP8, CodecH264}
+	offer := BuildOffer(p)
+	var kept []string
+	for _, l := range strings.SplitAfter(offer, "\r\n") {
+		if strings.Contains(l, ":96 ") {
+			continue // the answer leaves VP8 out
+		}
+		kept = append(kept, strings.Replace(l, " 96 102", " 102", 1))
+	}
+	s, err := Parse(strings.Join(kept, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.RemoteAnswer(p.VideoCodecs)
+	if err != nil || r.VideoPT != 102 || r.VideoCodec != CodecH264 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	last := r.VideoFormats[len(r.VideoFormats)-1]
+	if len(r.VideoFormats) != 6 || last != (VideoFormat{96, CodecVP8, ""}) {
+		t.Fatalf("formats %+v", r.VideoFormats)
+	}
+}

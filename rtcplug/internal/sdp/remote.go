@@ -92,7 +92,7 @@ type VideoFormat struct {
 }
 
 // MaxVideoFormats bounds Remote.VideoFormats.
-const MaxVideoFormats = 8
+const MaxVideoFormats = 16
 
 // Remote extracts and validates what the server needs from the client's
 // answer: ICE credentials, a usable DTLS fingerprint, the VP8 video section
@@ -100,12 +100,28 @@ const MaxVideoFormats = 8
 // It is RemoteAnswer(nil).
 func (s *Session) Remote() (Remote, error) { return s.RemoteAnswer(nil) }
 
-// RemoteAnswer is Remote for an answer to an offer of the given video codecs
-// (CodecVP8, CodecH264; none means VP8): the video payload is the first in
-// the answer's order of those codecs, the one the sender will use.
+// RemoteAnswer is Remote for an answer to the server's offer, built by
+// BuildOffer with the same video codecs (CodecVP8, CodecH264; none means
+// VP8): the video payload is the first in the answer's order of those
+// codecs, the one the sender should use. VideoFormats has the answer's
+// formats, then those of the offer the answer left out: Chromium sends the
+// offer's first format it supports even when its answer, narrowed with
+// setCodecPreferences, does not list it, and what the server offered it can
+// always receive.
 func (s *Session) RemoteAnswer(codecs []string) (Remote, error) {
 	r, _, _, err := s.remote("answer", codecs, false)
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	for _, f := range offerFormats(codecs) {
+		if len(r.VideoFormats) >= MaxVideoFormats {
+			break
+		}
+		if f.PT != r.AudioPT && !slices.ContainsFunc(r.VideoFormats, func(v VideoFormat) bool { return v.PT == f.PT }) {
+			r.VideoFormats = append(r.VideoFormats, f)
+		}
+	}
+	return r, nil
 }
 
 // RemoteOffer is the same for a sender's offer (WHIP), choosing the video
