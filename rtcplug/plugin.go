@@ -243,7 +243,7 @@ type Stats struct {
 	// Datagrams received on the UDP port, and those dropped because a peer's
 	// queue was full or no peer matched.
 	Datagrams, DroppedDatagrams, UnroutedDatagrams uint64
-	// Authenticated, decrypted media packets, VP8 frames assembled and video
+	// Authenticated, decrypted media packets, video frames (VP8 or H.264) assembled and video
 	// packets given up as lost.
 	VideoPackets, AudioPackets, VideoFrames, LostPackets uint64
 	// RTCP sent: picture loss indications, NACKs and compound reports.
