@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/dtls"
-	"github.com/nutsbolts/webrtc/rtcplug/internal/h264"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
@@ -181,8 +180,6 @@ type Peer struct {
 
 	videoCodec    string // "" until the answer: VP8
 	videoFormats  []videoFormat
-	vp8asm        *vp8.Assembler
-	h264asm       *h264.Depacketizer
 	switchedVideo bool
 	firOnly       bool  // ask for keyframes with FIR, not PLI
 	firSeq        uint8 // FIR command sequence number (RFC 5104 §4.3.1.2)
@@ -213,7 +210,7 @@ func New(cfg Config, now time.Time) (*Peer, error) {
 		cfg:     cfg,
 		created: now,
 		ice:     ice.NewAgent(cfg.LocalUfrag, cfg.LocalPwd),
-		asm:     vp8.NewAssembler(MaxFrame),
+		asm:     assembler{vp8: vp8.NewAssembler(MaxFrame)},
 		plain:   make([]byte, 0, MaxDatagram+64),
 		arena:   make([]byte, 0, 4*MaxDatagram),
 		events:  make([]Event, 0, 16),

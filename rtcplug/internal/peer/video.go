@@ -17,9 +17,30 @@ const (
 // assembler rebuilds frames of the negotiated video codec from in-order RTP
 // packets: vp8.Assembler (RFC 7741) or h264.Depacketizer (RFC 6184). Both
 // return a frame in a buffer they reuse, and wait for a keyframe after loss.
-type assembler interface {
-	Push(h *rtp.Header, payload []byte) (frame []byte, key bool, err error)
-	NeedKeyframe() bool
+// A concrete switch rather than an interface: through an interface call the
+// compiler cannot see that the header stays on the stack, and each packet
+// would allocate one.
+type assembler struct {
+	vp8     *vp8.Assembler
+	h264    *h264.Depacketizer // nil until H.264 is negotiated
+	useH264 bool
+}
+
+// Push adds one in-order RTP packet of the current codec.
+func (a *assembler) Push(h *rtp.Header, payload []byte) (frame []byte, key bool, err error) {
+	if a.useH264 {
+		return a.h264.Push(h, payload)
+	}
+	return a.vp8.Push(h, payload)
+}
+
+// NeedKeyframe reports whether the current codec's assembler waits for a
+// keyframe.
+func (a *assembler) NeedKeyframe() bool {
+	if a.useH264 {
+		return a.h264.NeedKeyframe()
+	}
+	return a.vp8.NeedKeyframe()
 }
 
 // videoFormat is one video payload type the answer allows, with what its
@@ -55,9 +76,6 @@ func (p *Peer) setVideoCodec(r sdp.Remote) {
 		}
 		p.videoFormats = append(p.videoFormats, vf)
 	}
-	if v, ok := p.asm.(*vp8.Assembler); ok {
-		p.vp8asm = v
-	}
 	p.useFormat(&p.videoFormats[0])
 	how := "PLI"
 	if p.firOnly {
@@ -70,22 +88,23 @@ func (p *Peer) setVideoCodec(r sdp.Remote) {
 // useFormat makes f the video format being received. Each codec keeps one
 // depacketizer, so a sender switching back and forth allocates nothing.
 func (p *Peer) useFormat(f *videoFormat) {
+	a := &p.asm
 	switch f.codec {
 	case CodecH264:
-		if p.h264asm == nil {
-			p.h264asm = h264.New(MaxFrame)
+		if a.h264 == nil {
+			a.h264 = h264.New(MaxFrame)
 		}
 		if len(f.sets) > 0 {
-			if err := p.h264asm.SetParameterSets(f.sets); err != nil {
+			if err := a.h264.SetParameterSets(f.sets); err != nil {
 				p.logf("PT %d: sprop-parameter-sets ignored: %v", f.pt, err)
 			}
 		}
-		p.asm = p.h264asm
+		a.useH264 = true
 	default:
-		if p.vp8asm == nil {
-			p.vp8asm = vp8.NewAssembler(MaxFrame)
+		if a.vp8 == nil {
+			a.vp8 = vp8.NewAssembler(MaxFrame)
 		}
-		p.asm = p.vp8asm
+		a.useH264 = false
 	}
 	p.videoCodec = f.codec
 }
@@ -93,7 +112,7 @@ func (p *Peer) useFormat(f *videoFormat) {
 // selectVideo follows a sender that uses another of the video payload types
 // the answer allowed: from then on that one is expected.
 func (p *Peer) selectVideo(pt uint8) {
-	if pt == p.remote.VideoPT || len(p.videoFormats) < 2 {
+	if pt == p.remote.VideoPT || pt == p.remote.AudioPT || len(p.videoFormats) < 2 {
 		return
 	}
 	for i := range p.videoFormats {

@@ -212,8 +212,8 @@ func TestSetRemoteH264(t *testing.T) {
 	if err := p.SetRemote(t0, r, RemoteMedia{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := p.asm.(*h264.Depacketizer); !ok || p.codecName() != CodecH264 {
-		t.Fatalf("assembler %T", p.asm)
+	if !p.asm.useH264 || p.asm.h264 == nil || p.codecName() != CodecH264 {
+		t.Fatalf("assembler %+v", p.asm)
 	}
 	logged := false
 	for _, e := range drain(p) {
