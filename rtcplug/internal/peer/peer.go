@@ -289,7 +289,7 @@ func (p *Peer) SetRemote(now time.Time, r sdp.Remote, media RemoteMedia) error {
 	p.nack = media.NACK
 	p.setVideoCodec(r)
 	p.ice.SetRemoteCredentials(r.ICEUfrag, r.ICEPwd)
-	p.logf("answer applied: VP8 PT %d, audio PT %d, %d fingerprint(s)", r.VideoPT, r.AudioPT, len(fps))
+	p.logf("answer applied: video PT %d, audio PT %d, %d fingerprint(s)", r.VideoPT, r.AudioPT, len(fps))
 	return nil
 }
 
