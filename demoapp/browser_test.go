@@ -76,6 +76,7 @@ func TestBrowser(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { browserRun(t, tc.name, tc.disable) })
 	}
+	t.Run("chromium-h264", browserH264)
 	t.Run("camera-refused", browserCameraRefused)
 	t.Run("server-gone", browserServerGone)
 }

@@ -175,7 +175,7 @@ func TestSignalingErrors(t *testing.T) {
 		"no ICE ufrag":    drop("a=ice-ufrag:"),
 		"no ICE pwd":      drop("a=ice-pwd:"),
 		"no fingerprint":  drop("a=fingerprint:"),
-		"no VP8":          strings.ReplaceAll(answer, "VP8/90000", "H264/90000"),
+		"no video codec":  strings.ReplaceAll(strings.ReplaceAll(answer, "VP8/90000", "XYZ/90000"), "H264/90000", "XYZ/90000"),
 		"empty":           "",
 		"only version":    "v=0\r\n",
 		"garbage in sdp ": "v=0\r\nm=video\r\n",
@@ -460,7 +460,7 @@ func TestWHIP(t *testing.T) {
 		{"/whip/room", "text/plain", offer.SDP, http.StatusUnsupportedMediaType},
 		{"/whip/bad%20name", "application/sdp", offer.SDP, http.StatusBadRequest},
 		{"/whip/room", "application/sdp", "not sdp", http.StatusBadRequest},
-		{"/whip/room", "application/sdp", strings.ReplaceAll(offer.SDP, "VP8", "XYZ"), http.StatusBadRequest},
+		{"/whip/room", "application/sdp", strings.ReplaceAll(strings.ReplaceAll(offer.SDP, "VP8", "XYZ"), "H264", "XYZ"), http.StatusBadRequest},
 	} {
 		resp := post(s.http.URL+c.path, c.ctype, c.body)
 		resp.Body.Close()

@@ -5,14 +5,18 @@ import (
 	"time"
 )
 
-// Keyframe is one decoded VP8 keyframe of a peer.
+// Keyframe is one keyframe of a peer.
 type Keyframe struct {
 	Conference, Peer string
 	Identity         string    // what WithAuthorize returned for the peer
 	Time             time.Time // when the frame was complete
 	Width, Height    int
-	Image            *image.YCbCr // owned by the callback; never reused by the plugin
-	Path             string       // the JPEG written, "" without WithSnapshotDir
+	// Image is the decoded picture, owned by the callback and never reused
+	// by the plugin. Nil for H.264 until its decoder exists (then Width,
+	// Height and Path are empty too).
+	Image *image.YCbCr
+	Path  string // the JPEG written, "" without WithSnapshotDir
+	Codec string // CodecVP8 or CodecH264
 }
 
 // PeerState reports a change of a peer's connection state: StateNew,

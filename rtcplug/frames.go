@@ -98,9 +98,9 @@ func WithSnapshotInterval(d time.Duration) Option {
 // arrival, as the plugin's clock reads it when the event is handled.
 func (h *peerHandle) eventTime(ev peer.Event) time.Time { return h.p.cfg.clock() }
 
-// eventCodec is the codec of a frame event: VP8 is the one video codec the
-// peer assembles today.
-func eventCodec(ev peer.Event) string { return "VP8" }
+// eventCodec is the codec of a frame event ("VP8" or "H264"; the peer's
+// names are the public ones).
+func eventCodec(ev peer.Event) string { return ev.Codec }
 
 // item is one queued callback argument with its pooled copy of the data.
 type item[T any] struct {

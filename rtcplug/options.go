@@ -65,7 +65,8 @@ type config struct {
 	candidateAddrs func(netip.Addr) bool
 	decodeWorkers  int
 	rand           io.Reader
-	hostOptions    // frames.go
+	hostOptions             // frames.go
+	videoCodecs    []string // nil: defaultVideoCodecs
 }
 
 func defaults() *config {
@@ -351,4 +352,50 @@ func WithDecodeWorkers(n int) Option {
 		c.decodeWorkers = n
 		return nil
 	}
+}
+
+// Video codecs, as WithVideoCodecs takes them and Keyframe.Codec reports them.
+const (
+	CodecVP8  = "VP8"  // RFC 7741
+	CodecH264 = "H264" // RFC 6184, packetization modes 0 and 1
+)
+
+// WithVideoCodecs chooses the video codecs the plugin receives, in order of
+// preference (default "VP8", "H264"). The /ws offer lists them in this order
+// and the browser picks; a WHIP answer takes the first of them the sender
+// offers. Names are "VP8" and "H264" (case-insensitive); at least one, each
+// once. H.264 keyframes are counted and handed to OnKeyframe, without an
+// image for now.
+func WithVideoCodecs(codecs ...string) Option {
+	return func(c *config) error {
+		if len(codecs) == 0 {
+			return errors.New("rtcplug: WithVideoCodecs needs at least one codec")
+		}
+		var list []string
+		for _, name := range codecs {
+			n := strings.ToUpper(strings.TrimSpace(name))
+			if n == "H.264" {
+				n = CodecH264
+			}
+			if n != CodecVP8 && n != CodecH264 {
+				return fmt.Errorf("rtcplug: unknown video codec %q (VP8 or H264)", name)
+			}
+			for _, have := range list {
+				if have == n {
+					return fmt.Errorf("rtcplug: video codec %s listed twice", n)
+				}
+			}
+			list = append(list, n)
+		}
+		c.videoCodecs = list
+		return nil
+	}
+}
+
+// codecs is the configured video codec list, in order of preference.
+func (c *config) codecs() []string {
+	if len(c.videoCodecs) == 0 {
+		return []string{CodecVP8, CodecH264}
+	}
+	return c.videoCodecs
 }

@@ -248,7 +248,7 @@ type Stats struct {
 	// Datagrams received on the UDP port, and those dropped because a peer's
 	// queue was full or no peer matched.
 	Datagrams, DroppedDatagrams, UnroutedDatagrams uint64
-	// Authenticated, decrypted media packets, VP8 frames assembled and video
+	// Authenticated, decrypted media packets, video frames (VP8 or H.264) assembled and video
 	// packets given up as lost.
 	VideoPackets, AudioPackets, VideoFrames, LostPackets uint64
 	// RTCP sent: picture loss indications, NACKs and compound reports.
@@ -269,6 +269,9 @@ type Stats struct {
 	// KeyframeLatency from a keyframe's last packet to its decoded image
 	// (and JPEG written, with WithSnapshotDir).
 	ConnectTime, KeyframeLatency Histogram
+	// UndecodedKeyframes are complete keyframes of a codec without a decoder
+	// yet (H.264): handed to OnKeyframe without an image.
+	UndecodedKeyframes uint64
 }
 
 // Stats returns current counters.
@@ -290,6 +293,7 @@ func (p *Plugin) Stats() Stats {
 		VideoPackets: total.VideoPackets, AudioPackets: total.AudioPackets, VideoFrames: total.Frames,
 		LostPackets: total.Lost, PLIs: total.PLIs, NACKs: total.NACKs, Reports: total.Reports,
 		Keyframes: ps.Decoded, Snapshots: ps.Written, DroppedKeyframes: ps.Dropped, FailedKeyframes: ps.Failed,
+		UndecodedKeyframes: ps.NoDecoder,
 	}
 	p.moreStats(&s, total, recDropped)
 	return s
@@ -318,7 +322,7 @@ func (p *Plugin) onDecoded(r media.Result) {
 		return
 	}
 	p.cfg.onKeyframe(Keyframe{Conference: r.Conference, Peer: r.Peer, Identity: p.identityOf(r.Conference, r.Peer), Time: r.Time,
-		Width: r.Width, Height: r.Height, Image: r.Image, Path: r.Path})
+		Width: r.Width, Height: r.Height, Image: r.Image, Path: r.Path, Codec: r.Codec})
 }
 
 // router adapts the registry to the mux.
@@ -385,6 +389,7 @@ func (p *Plugin) join(conf, identity string, notify func(string, peer.State)) (*
 		Fingerprint: h.fingerprint(),
 		Candidates:  p.candidates(),
 		Audio:       p.cfg.audio,
+		VideoCodecs: p.cfg.codecs(),
 	})
 	h.log.Info("peer joined")
 	return h, offer, nil
@@ -508,14 +513,14 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 			return
 		}
 		h.seq++
-		if !h.p.pool.Submit(media.Job{Conference: m.Conference, Peer: m.ID, Seq: h.seq, Time: time.Now(), Frame: ev.Data}) {
+		if !h.p.pool.Submit(media.Job{Conference: m.Conference, Peer: m.ID, Seq: h.seq, Time: time.Now(), Frame: ev.Data, Codec: ev.Codec}) {
 			h.seq--
 			h.log.Debug("keyframe dropped: decoder busy")
 		}
 	case peer.Log:
 		h.log.Debug(ev.Msg)
 	case peer.Frame:
-		if h.rec != nil {
+		if h.rec != nil && ev.Codec != peer.CodecH264 { // the IVF file holds VP8 only
 			h.rec.Video(ev.RTPTimestamp, ev.Key, ev.Width, ev.Height, ev.Data)
 		}
 		h.frame(ev)

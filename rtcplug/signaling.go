@@ -293,7 +293,7 @@ func (s *wsConn) answer(text string) {
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
-	remote, err := sess.Remote()
+	remote, err := sess.RemoteAnswer(s.p.cfg.codecs())
 	if err != nil {
 		s.peer.setReason(ErrBadAnswer)
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
@@ -315,7 +315,7 @@ func (s *wsConn) answer(text string) {
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
-	s.peer.log.Debug("answer accepted", "videoPT", remote.VideoPT, "audioPT", remote.AudioPT)
+	s.peer.log.Debug("answer accepted", "video", remote.VideoCodec, "videoPT", remote.VideoPT, "audioPT", remote.AudioPT)
 }
 
 func (s *wsConn) leave() {

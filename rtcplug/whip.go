@@ -71,7 +71,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	remote, err := offer.Remote()
+	remote, err := offer.RemoteOffer(p.cfg.codecs())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -95,6 +95,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		Candidates:  p.candidates(),
 		SessionID:   sessionID(),
 		RejectAudio: !p.cfg.audio,
+		VideoCodecs: p.cfg.codecs(),
 	})
 	if err == nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)

@@ -96,6 +96,8 @@ func New(p Source) *Collector {
 		func(s *rtcplug.Stats) uint64 { return s.DroppedKeyframes })
 	add("keyframes_failed_total", "Keyframes that failed to decode or to be written.",
 		func(s *rtcplug.Stats) uint64 { return s.FailedKeyframes })
+	add("keyframes_undecoded_total", "Keyframes of a codec without an image decoder, handed on without an image.",
+		func(s *rtcplug.Stats) uint64 { return s.UndecodedKeyframes })
 	add("callbacks_dropped_total", "Host callback calls dropped because the callback fell behind.",
 		func(s *rtcplug.Stats) uint64 { return s.DroppedPeerStates }, "callback", "peer_state")
 	add("callbacks_dropped_total", "Host callback calls dropped because the callback fell behind.",

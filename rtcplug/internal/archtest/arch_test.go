@@ -19,7 +19,7 @@ const module = "github.com/nutsbolts/webrtc/"
 
 // cores are the sans-IO packages: bytes and time in, bytes, events and
 // deadlines out.
-var cores = []string{"wire", "stun", "ice", "discover", "dtls", "srtp", "rtp", "rtcp", "sdp", "vp8", "peer", "conference", "signal"}
+var cores = []string{"wire", "stun", "ice", "discover", "dtls", "srtp", "rtp", "rtcp", "sdp", "vp8", "h264", "peer", "conference", "signal"}
 
 // allowedInternal lists, for each internal package, the internal packages it
 // may import. Anything not listed is a layering error.
@@ -34,8 +34,9 @@ var allowedInternal = map[string][]string{
 	"dtls":       {"wire"},
 	"srtp":       {"rtp", "wire"},
 	"vp8":        {"rtp", "wire"},
+	"h264":       {"rtp", "wire"},
 	"signal":     {"sdp", "wire"},
-	"peer":       {"ice", "dtls", "srtp", "rtp", "rtcp", "vp8", "stun", "sdp", "wire"},
+	"peer":       {"ice", "dtls", "srtp", "rtp", "rtcp", "vp8", "h264", "stun", "sdp", "wire"},
 	"conference": {"peer", "ice", "stun", "sdp", "dtls", "wire"},
 	"media":      {"vp8", "rtp", "wire"},
 	"udpmux":     {"conference", "peer", "discover", "ice", "stun", "dtls", "srtp", "rtp", "rtcp", "vp8", "sdp", "media", "wire"},

@@ -56,6 +56,7 @@ type Job struct {
 	Seq              int // numbers the file: keyframe-000001.jpg
 	Time             time.Time
 	Frame            []byte
+	Codec            string // "VP8" ("" too) or "H264"
 }
 
 // Result is a decoded keyframe.
@@ -66,6 +67,7 @@ type Result struct {
 	Width, Height    int
 	Image            *image.YCbCr
 	Path             string // the JPEG written, "" when no directory is set
+	Codec            string // the Job's
 }
 
 // Config configures a Pool.
@@ -82,6 +84,9 @@ type Config struct {
 // Stats counts the pool's work.
 type Stats struct {
 	Decoded, Written, Dropped, Failed uint64
+	// NoDecoder counts keyframes of a codec without a decoder here (H.264):
+	// handed to OnResult without an image.
+	NoDecoder uint64
 }
 
 // Pool is the bounded decode/encode worker pool.
@@ -93,6 +98,7 @@ type Pool struct {
 	wg     sync.WaitGroup
 
 	decoded, written, dropped, failed atomic.Uint64
+	noDecoder                         atomic.Uint64
 
 	// busy counts each peer's jobs queued or in progress (at most MaxPerPeer);
 	// entries go when they reach zero, so it holds at most Queue+Workers keys.
@@ -197,7 +203,8 @@ func (p *Pool) Close() {
 
 // Stats returns the counters.
 func (p *Pool) Stats() Stats {
-	return Stats{Decoded: p.decoded.Load(), Written: p.written.Load(), Dropped: p.dropped.Load(), Failed: p.failed.Load()}
+	return Stats{Decoded: p.decoded.Load(), Written: p.written.Load(), Dropped: p.dropped.Load(), Failed: p.failed.Load(),
+		NoDecoder: p.noDecoder.Load()}
 }
 
 func (p *Pool) work() {
@@ -215,6 +222,16 @@ func (p *Pool) work() {
 func (p *Pool) process(j Job) {
 	defer p.finished(j)
 	log := p.cfg.Logger.With("conference", j.Conference, "peer", j.Peer)
+	if j.Codec != "" && j.Codec != "VP8" {
+		// No decoder for this codec yet: the keyframe is counted and reported
+		// without an image; that is expected, not a failure.
+		p.noDecoder.Add(1)
+		log.Debug("keyframe not decoded: no decoder for the codec", "codec", j.Codec)
+		if p.cfg.OnResult != nil && p.ctx.Err() == nil {
+			p.cfg.OnResult(Result{Conference: j.Conference, Peer: j.Peer, Seq: j.Seq, Time: j.Time, Codec: j.Codec})
+		}
+		return
+	}
 	img, err := Decode(j.Frame)
 	if err != nil {
 		p.failed.Add(1)
@@ -223,7 +240,7 @@ func (p *Pool) process(j Job) {
 	}
 	p.decoded.Add(1)
 	res := Result{Conference: j.Conference, Peer: j.Peer, Seq: j.Seq, Time: j.Time,
-		Width: img.Rect.Dx(), Height: img.Rect.Dy(), Image: img}
+		Width: img.Rect.Dx(), Height: img.Rect.Dy(), Image: img, Codec: "VP8"}
 	if p.cfg.Dir != "" {
 		path, err := p.write(j, img)
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtcp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
-	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8"
 )
 
 // Clock rates of the offered codecs (RFC 7741 §6.1 VP8, RFC 7587 §4.1 Opus).
@@ -43,6 +42,7 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.Dropped++
 		return
 	}
+	p.selectVideo(h.PayloadType)
 	switch h.PayloadType {
 	case p.remote.VideoPT:
 		p.stats.VideoPackets++
@@ -402,7 +402,7 @@ func (p *Peer) reorderTimeout(now time.Time) {
 	}
 }
 
-// deliver hands one in-order plaintext video packet to the VP8 assembler.
+// deliver hands one in-order plaintext video packet to the codec's assembler.
 func (p *Peer) deliver(now time.Time, pkt []byte) {
 	var h rtp.Header
 	if err := h.Unmarshal(pkt); err != nil {
@@ -427,10 +427,10 @@ func (p *Peer) deliver(now time.Time, pkt []byte) {
 	p.stats.Frames++
 	var w, hgt int
 	if key {
-		w, hgt, _ = vp8.KeyframeSize(frame)
+		w, hgt = p.keyframeSize(frame)
 	}
 	if p.cfg.Record {
-		p.emit(Event{Kind: Frame, Data: p.keep(frame), Key: key, Width: w, Height: hgt, RTPTimestamp: h.Timestamp})
+		p.emit(Event{Kind: Frame, Data: p.keep(frame), Key: key, Width: w, Height: hgt, RTPTimestamp: h.Timestamp, Codec: p.codecName()})
 	}
 	if !key {
 		return
@@ -442,7 +442,7 @@ func (p *Peer) deliver(now time.Time, pkt []byte) {
 	}
 	p.pliDue = time.Time{}
 	p.scheduleSnapshot(now)
-	p.emit(Event{Kind: Keyframe, Data: bytes.Clone(frame), Width: w, Height: hgt, RTPTimestamp: h.Timestamp})
+	p.emit(Event{Kind: Keyframe, Data: bytes.Clone(frame), Width: w, Height: hgt, RTPTimestamp: h.Timestamp, Codec: p.codecName()})
 }
 
 // gap schedules a PLI, at most one per PLIMinInterval.
@@ -479,7 +479,7 @@ func (p *Peer) runFeedback(now time.Time) {
 	}
 	buf := p.compound(now, rr)
 	if pli {
-		buf = rtcp.AppendPLI(buf, p.ssrc, p.pliSSRC())
+		buf = p.appendKeyframeRequest(buf)
 		p.stats.PLIs++
 		p.lastPLI = now
 		p.pliDue = time.Time{}

@@ -104,9 +104,9 @@ const (
 	Transmit              // send Data to Addr
 	Bind                  // Addr passed an ICE check: route it to this peer
 	StateChange           // State is the new state; Err says why for failed
-	Keyframe              // Data is a complete VP8 keyframe, owned by the receiver
+	Keyframe              // Data is a complete keyframe (Codec says which), owned by the receiver
 	Log                   // Msg narrates a protocol step (debug level)
-	Frame                 // Data is a complete VP8 frame (Config.Record only)
+	Frame                 // Data is a complete frame, VP8 or H.264 Annex B (Config.Record only)
 	Audio                 // Data is an Opus packet (Config.Record only)
 )
 
@@ -122,6 +122,7 @@ type Event struct {
 	Key           bool // Frame: a keyframe
 	RTPTimestamp  uint32
 	Msg           string
+	Codec         string // Keyframe, Frame: CodecVP8 or CodecH264
 }
 
 // Config describes a new peer.
@@ -149,6 +150,7 @@ type Stats struct {
 	Dropped                    uint64 // unauthenticated, undecryptable or malformed datagrams
 	Lost                       uint64 // video packets skipped by the reorder buffer
 	PLIs, NACKs, Reports       uint64
+	FIRs                       uint64 // of the PLIs, those sent as FIR (a FIR-only sender)
 
 	// Not counters: the state when Stats was taken (see snapshot.go).
 	Jitter      time.Duration // video interarrival jitter (RFC 3550 §6.4.1)
@@ -185,7 +187,13 @@ type Peer struct {
 	video   recvStats
 	audio   recvStats
 	reorder reorder
-	asm     *vp8.Assembler
+	asm     assembler // vp8 or h264, from the answer (video.go)
+
+	videoCodec    string // "" until the answer: VP8
+	videoFormats  []videoFormat
+	switchedVideo bool
+	firOnly       bool  // ask for keyframes with FIR, not PLI
+	firSeq        uint8 // FIR command sequence number (RFC 5104 §4.3.1.2)
 
 	retransmit bool // drainDTLS runs after a DTLS timeout
 
@@ -214,7 +222,7 @@ func New(cfg Config, now time.Time) (*Peer, error) {
 		cfg:     cfg,
 		created: now,
 		ice:     ice.NewAgent(cfg.LocalUfrag, cfg.LocalPwd),
-		asm:     vp8.NewAssembler(MaxFrame),
+		asm:     assembler{vp8: vp8.NewAssembler(MaxFrame)},
 		plain:   make([]byte, 0, MaxDatagram+64),
 		arena:   make([]byte, 0, 4*MaxDatagram),
 		events:  make([]Event, 0, 16),
@@ -291,8 +299,9 @@ func (p *Peer) SetRemote(now time.Time, r sdp.Remote, media RemoteMedia) error {
 	}
 	p.videoSSRCs = append([]uint32(nil), ssrcs...)
 	p.nack = media.NACK
+	p.setVideoCodec(r)
 	p.ice.SetRemoteCredentials(r.ICEUfrag, r.ICEPwd)
-	p.logf("answer applied: VP8 PT %d, audio PT %d, %d fingerprint(s)", r.VideoPT, r.AudioPT, len(fps))
+	p.logf("answer applied: video PT %d, audio PT %d, %d fingerprint(s)", r.VideoPT, r.AudioPT, len(fps))
 	return nil
 }
 

@@ -41,6 +41,9 @@ type OfferParams struct {
 	Fingerprint Fingerprint // Algorithm "" means sha-256
 	Candidates  []Candidate
 	Audio       bool // add a recvonly opus section
+	// VideoCodecs lists CodecVP8 and/or CodecH264 in order of preference
+	// (the m= line's order); none means VP8 alone.
+	VideoCodecs []string
 }
 
 // BuildOffer writes the server's offer: an ICE-lite (RFC 8445 §2.5),
@@ -61,12 +64,22 @@ func BuildOffer(p OfferParams) string {
 	w.line("a=msid-semantic: WMS")
 
 	t := transport{ufrag: p.ICEUfrag, pwd: p.ICEPwd, fp: p.Fingerprint, setup: SetupActPass, cands: p.Candidates}
-	vpt := strconv.Itoa(OfferVideoPT)
-	w.line("m=video ", discardPort, " ", rtpProto, " ", vpt)
+	formats := offerFormats(p.VideoCodecs)
+	ml := "m=video " + discardPort + " " + rtpProto
+	for _, f := range formats {
+		ml += " " + strconv.Itoa(int(f.PT))
+	}
+	w.line(ml)
 	w.mediaHead(OfferVideoMid, &t, true, true, RecvOnly)
-	w.line("a=rtpmap:", vpt, " VP8/90000")
-	for _, fb := range videoFeedback {
-		w.line("a=rtcp-fb:", vpt, " ", fb)
+	for _, f := range formats {
+		pt := strconv.Itoa(int(f.PT))
+		w.line("a=rtpmap:", pt, " ", f.Codec, "/90000")
+		for _, fb := range videoFeedback {
+			w.line("a=rtcp-fb:", pt, " ", fb)
+		}
+		if f.Fmtp != "" {
+			w.line("a=fmtp:", pt, " ", f.Fmtp)
+		}
 	}
 	w.candidates(&t)
 
@@ -91,6 +104,9 @@ type AnswerParams struct {
 	// RejectAudio answers an opus section with port 0 instead of accepting
 	// it; the zero value accepts audio.
 	RejectAudio bool
+	// VideoCodecs lists the codecs the server takes, CodecVP8 and/or
+	// CodecH264, in order of preference; none means VP8 alone.
+	VideoCodecs []string
 }
 
 // Errors BuildAnswer returns for bad parameters (not the offer's fault).
@@ -101,9 +117,12 @@ var (
 )
 
 // BuildAnswer answers a WHIP offer (RFC 9725 §4.2): every m= section of the
-// offer, in order and with the same mid. The first VP8 video section is
-// accepted with the offer's VP8 payload type and the feedback the server
-// supports (nack, nack pli, ccm fir) of those the offer lists; the first
+// offer, in order and with the same mid. The first video section with a
+// codec of VideoCodecs is accepted with one payload type of the offer: the
+// first codec of VideoCodecs it carries (H.264 in packetization mode 1 before
+// mode 0), answered for H.264 with the offer's own profile-level-id and mode,
+// and with the feedback the server supports (nack, nack pli, ccm fir) of
+// those the offer lists; the first
 // opus audio section is accepted likewise when it is bundled with the video
 // (the server runs one transport). Every other section is rejected with port
 // 0 (RFC 8829 §5.3.1). The server is ICE-lite and passive (the DTLS server,
@@ -111,7 +130,7 @@ var (
 // not send), and lists the accepted mids in a=group:BUNDLE when the offer
 // bundles.
 //
-// Errors name the offer's problem (no VP8, no ICE credentials, no usable
+// Errors name the offer's problem (no video codec the server takes, no ICE credentials, no usable
 // fingerprint, setup:passive) in the same words as Session.Remote.
 func BuildAnswer(offer *Session, p AnswerParams) (string, error) {
 	if offer == nil {
@@ -127,7 +146,7 @@ func BuildAnswer(offer *Session, p AnswerParams) (string, error) {
 	if _, err := fp.Digest(); err != nil || !isToken(fp.Algorithm) {
 		return "", ErrLocalFingerprint
 	}
-	_, vi, ai, err := offer.remote("offer")
+	r, vi, ai, err := offer.remote("offer", p.VideoCodecs, true)
 	if err != nil {
 		return "", err
 	}
@@ -159,9 +178,15 @@ func BuildAnswer(offer *Session, p AnswerParams) (string, error) {
 		m := &offer.Media[i]
 		switch i {
 		case vi:
-			w.answerMedia(m, &t, vp8Name, vp8ClockRate, 0, "")
+			pl, _ := m.Payload(r.VideoPT)
+			fmtp := ""
+			if r.VideoCodec == CodecH264 {
+				fmtp = h264AnswerFmtp(pl.Fmtp)
+			}
+			w.answerMedia(m, &t, pl, r.VideoCodec, vp8ClockRate, 0, fmtp)
 		case ai:
-			w.answerMedia(m, &t, opusName, opusClockRate, opusChannels, opusFmtp)
+			pl, _ := m.Codec(opusName, opusClockRate, opusChannels)
+			w.answerMedia(m, &t, pl, opusName, opusClockRate, opusChannels, opusFmtp)
 		default:
 			// Kind, proto and formats were checked as tokens by Parse, so
 			// echoing them cannot break the line structure.
@@ -175,8 +200,7 @@ func BuildAnswer(offer *Session, p AnswerParams) (string, error) {
 	return string(w.b), nil
 }
 
-func (w *writer) answerMedia(m *Media, t *transport, name string, rate, chans int, fmtp string) {
-	pl, _ := m.Codec(name, rate, chans)
+func (w *writer) answerMedia(m *Media, t *transport, pl *Payload, name string, rate, chans int, fmtp string) {
 	pt := strconv.Itoa(int(pl.Type))
 	w.line("m=", m.Kind, " ", discardPort, " ", m.Proto, " ", pt)
 	dir := RecvOnly

@@ -138,6 +138,7 @@ func TestRemotePionAnswer(t *testing.T) {
 		ICEUfrag: "wxwEaKUYrnfdHCnY", ICEPwd: "GMqhsyrIRToHXKgsHPecZvbokKQUzzRX",
 		Fingerprints: []Fingerprint{{Algorithm: "sha-256", Value: pionFingerprint}},
 		Setup:        SetupPassive, VideoPT: 96, AudioPT: 111, VideoMid: "1", AudioMid: "0",
+		VideoCodec: CodecVP8, VideoFormats: []VideoFormat{{96, CodecVP8, ""}},
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("Remote =\n%+v\nwant\n%+v", r, want)
@@ -208,7 +209,7 @@ func TestRemoteErrors(t *testing.T) {
 		{"no fingerprint", "a=fingerprint:sha-256 " + chromiumFingerprint + "\r\n", "", ErrNoFingerprint, "sdp: answer has no DTLS fingerprint"},
 		{"sha-1 only", "a=fingerprint:sha-256 " + chromiumFingerprint + "\r\n", "a=fingerprint:sha-1 " + chromiumFingerprint[:59] + "\r\n", ErrNoFingerprint, ""},
 		{"bad fingerprint", "a=fingerprint:sha-256 " + chromiumFingerprint + "\r\n", "a=fingerprint:sha-256 " + chromiumFingerprint[:59] + "\r\n", ErrNoFingerprint, ""},
-		{"no VP8", "a=rtpmap:100 VP8/90000\r\n", "a=rtpmap:100 H264/90000\r\n", ErrNoVP8, "sdp: answer does not accept VP8"},
+		{"no VP8", "a=rtpmap:100 VP8/90000\r\n", "a=rtpmap:100 H264/90000\r\n", ErrNoVP8, "sdp: answer has no video codec the server accepts (VP8)"},
 		{"VP8 wrong clock", "a=rtpmap:100 VP8/90000\r\n", "a=rtpmap:100 VP8/8000\r\n", ErrNoVP8, ""},
 		{"video rejected", "m=video 9 ", "m=video 0 ", ErrNoVP8, ""},
 		{"video not SRTP", "m=video 9 UDP/TLS/RTP/SAVPF", "m=video 9 RTP/AVP", ErrNoVP8, ""},
@@ -438,7 +439,7 @@ func TestBuildAnswerErrors(t *testing.T) {
 		want     error
 		msg      string
 	}{
-		{"a=rtpmap:100 VP8/90000", "a=rtpmap:100 H264/90000", ErrNoVP8, "sdp: offer does not accept VP8"},
+		{"a=rtpmap:100 VP8/90000", "a=rtpmap:100 H264/90000", ErrNoVP8, "sdp: offer has no video codec the server accepts (VP8)"},
 		{"a=ice-ufrag:ABCD\r\n", "", ErrNoICECredentials, "sdp: offer has no ICE credentials"},
 		{"a=fingerprint:sha-256 " + chromiumFingerprint + "\r\n", "", ErrNoFingerprint, "sdp: offer has no DTLS fingerprint"},
 		{"a=setup:active", "a=setup:passive", ErrSetupConflict, "sdp: offer asks the server to be the DTLS client"},

@@ -244,7 +244,7 @@ func TestBuildAnswerFirefoxOffer(t *testing.T) {
 		t.Errorf("video %+v", v)
 	}
 	// What the server takes from the offer for its own transport.
-	r, _, _, err := offer.remote("offer")
+	r, _, _, err := offer.remote("offer", nil, true)
 	if err != nil || r.ICEUfrag != firefoxUfrag || r.ICEPwd != firefoxPwd || r.Setup != SetupActPass ||
 		r.VideoPT != 120 || r.AudioPT != 109 || r.VideoMid != "1" || r.AudioMid != "0" ||
 		!reflect.DeepEqual(r.Fingerprints, []Fingerprint{{"sha-256", firefoxFingerprint}}) {
@@ -270,7 +270,9 @@ func TestRemoteFirefoxAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Remote{ICEUfrag: firefoxUfrag, ICEPwd: firefoxPwd, Fingerprints: []Fingerprint{{"sha-256", firefoxFingerprint}},
-		Setup: SetupActive, VideoPT: 96, AudioPT: 111, VideoMid: "0", AudioMid: "1"}
+		Setup: SetupActive, VideoPT: 96, AudioPT: 111, VideoMid: "0", AudioMid: "1",
+		VideoCodec: CodecVP8, VideoFmtp: "max-fs=12288;max-fr=60",
+		VideoFormats: []VideoFormat{{96, CodecVP8, "max-fs=12288;max-fr=60"}}}
 	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("Remote = %+v\nwant     %+v", r, want)
 	}

@@ -58,6 +58,22 @@ func FuzzParse(f *testing.F) {
 		if err != nil || ar.VideoPT != r.VideoPT || ar.VideoMid != r.VideoMid {
 			t.Fatalf("answer Remote %+v %v, offer %+v", ar, err, r)
 		}
+		// The same with H.264 preferred: our answer reads back as the codec
+		// and payload type we chose.
+		both := []string{CodecH264, CodecVP8}
+		hr, herr := s.RemoteOffer(both)
+		p := testAnswerParams()
+		p.VideoCodecs = both
+		out, err = BuildAnswer(s, p)
+		if herr != nil || err != nil {
+			t.Fatalf("VP8 accepted but not with H.264 preferred: %v %v", herr, err)
+		}
+		if a, err = Parse(out); err != nil {
+			t.Fatalf("answer does not parse: %v\n%s", err, out)
+		}
+		if ar, err = a.RemoteAnswer(both); err != nil || ar.VideoPT != hr.VideoPT || ar.VideoCodec != hr.VideoCodec {
+			t.Fatalf("answer Remote %+v %v, offer %+v", ar, err, hr)
+		}
 	})
 }
 

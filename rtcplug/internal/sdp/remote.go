@@ -2,6 +2,7 @@ package sdp
 
 import (
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -13,8 +14,12 @@ var (
 	ErrNoICECredentials  = errors.New("has no ICE credentials")
 	ErrBadICECredentials = errors.New("has invalid ICE credentials")
 	ErrNoFingerprint     = errors.New("has no DTLS fingerprint")
-	ErrNoVP8             = errors.New("does not accept VP8")
-	ErrSetupConflict     = errors.New("asks the server to be the DTLS client")
+	// ErrNoVideoCodec: no live video section with a codec the server was
+	// asked to receive (VP8 and/or H.264 in a mode and profile it takes).
+	ErrNoVideoCodec = errors.New("has no video codec the server accepts")
+	// ErrNoVP8 is the old name of ErrNoVideoCodec.
+	ErrNoVP8         = ErrNoVideoCodec
+	ErrSetupConflict = errors.New("asks the server to be the DTLS client")
 )
 
 // descError names which description (offer or answer) failed and why.
@@ -59,25 +64,78 @@ type Remote struct {
 	Fingerprints []Fingerprint
 	// Setup is the peer's DTLS role, lower-cased, "" when absent; the caller
 	// decides what a missing or conflicting role means for it.
-	Setup    string
-	VideoPT  uint8
-	AudioPT  uint8 // 0 = no opus audio
-	VideoMid string
-	AudioMid string // "" when there is no audio
+	Setup   string
+	VideoPT uint8
+	// VideoCodec is CodecVP8 or CodecH264, the codec of VideoPT.
+	VideoCodec string
+	// VideoFmtp is the a=fmtp of VideoPT as the peer wrote it (for H.264
+	// its sprop-parameter-sets, RFC 6184 §8.1).
+	VideoFmtp string
+	// VideoFIROnly is set when the peer takes "ccm fir" but not "nack pli"
+	// for VideoPT: keyframes are asked for with FIR (RFC 5104 §4.3.1).
+	VideoFIROnly bool
+	// VideoFormats are all the payload types of the video section the
+	// server can receive, VideoPT first (at most MaxVideoFormats). An
+	// answer may list several and its sender may use any of them (RFC 3264
+	// §5.1); in a WHIP answer the server lists only VideoPT.
+	VideoFormats []VideoFormat
+	AudioPT      uint8 // 0 = no opus audio
+	VideoMid     string
+	AudioMid     string // "" when there is no audio
 }
 
+// VideoFormat is one video payload type the server can receive.
+type VideoFormat struct {
+	PT    uint8
+	Codec string // CodecVP8 or CodecH264
+	Fmtp  string
+}
+
+// MaxVideoFormats bounds Remote.VideoFormats.
+const MaxVideoFormats = 16
+
 // Remote extracts and validates what the server needs from the client's
-// answer (or WHIP offer): ICE credentials, a usable DTLS fingerprint, the
-// VP8 video section and, optionally, an opus audio section. Errors read
-// "sdp: answer ...".
-func (s *Session) Remote() (Remote, error) {
-	r, _, _, err := s.remote("answer")
+// answer: ICE credentials, a usable DTLS fingerprint, the VP8 video section
+// and, optionally, an opus audio section. Errors read "sdp: answer ...".
+// It is RemoteAnswer(nil).
+func (s *Session) Remote() (Remote, error) { return s.RemoteAnswer(nil) }
+
+// RemoteAnswer is Remote for an answer to the server's offer, built by
+// BuildOffer with the same video codecs (CodecVP8, CodecH264; none means
+// VP8): the video payload is the first in the answer's order of those
+// codecs, the one the sender should use. VideoFormats has the answer's
+// formats, then those of the offer the answer left out: Chromium sends the
+// offer's first format it supports even when its answer, narrowed with
+// setCodecPreferences, does not list it, and what the server offered it can
+// always receive.
+func (s *Session) RemoteAnswer(codecs []string) (Remote, error) {
+	r, _, _, err := s.remote("answer", codecs, false)
+	if err != nil {
+		return r, err
+	}
+	for _, f := range offerFormats(codecs) {
+		if len(r.VideoFormats) >= MaxVideoFormats {
+			break
+		}
+		if f.PT != r.AudioPT && !slices.ContainsFunc(r.VideoFormats, func(v VideoFormat) bool { return v.PT == f.PT }) {
+			r.VideoFormats = append(r.VideoFormats, f)
+		}
+	}
+	return r, nil
+}
+
+// RemoteOffer is the same for a sender's offer (WHIP), choosing the video
+// codec as BuildAnswer does: the first of codecs (in that order of
+// preference) the offer carries. Errors read "sdp: offer ...".
+func (s *Session) RemoteOffer(codecs []string) (Remote, error) {
+	r, _, _, err := s.remote("offer", codecs, true)
 	return r, err
 }
 
 // remote returns the checked Remote and the indices of the chosen video and
 // audio sections (-1 for no audio).
-func (s *Session) remote(role string) (Remote, int, int, error) {
+func (s *Session) remote(role string, codecs []string, byPreference bool) (Remote, int, int, error) {
+	codecs = codecsOr(codecs)
 	vi := -1
 	var r Remote
 	for i := range s.Media {
@@ -85,13 +143,19 @@ func (s *Session) remote(role string) (Remote, int, int, error) {
 		if m.Kind != KindVideo || !m.live() || !dtlsSRTP(m.Proto) {
 			continue
 		}
-		if p, ok := m.Codec(vp8Name, vp8ClockRate, 0); ok {
+		if p, c, ok := pickVideo(m, codecs, byPreference); ok {
 			vi, r.VideoPT, r.VideoMid = i, p.Type, m.Mid
+			r.VideoCodec, r.VideoFmtp = c, p.Fmtp
+			r.VideoFIROnly = firOnly(m.Feedback(p.Type))
+			r.VideoFormats = append(r.VideoFormats, VideoFormat{p.Type, c, p.Fmtp})
+			if !byPreference {
+				r.VideoFormats = otherFormats(r.VideoFormats, m, codecs)
+			}
 			break
 		}
 	}
 	if vi < 0 {
-		return Remote{}, -1, -1, &descError{role: role, reason: ErrNoVP8}
+		return Remote{}, -1, -1, &descError{role: role, reason: ErrNoVideoCodec, detail: strings.Join(codecs, ", ")}
 	}
 	ai := -1
 	for i := range s.Media {
@@ -106,6 +170,8 @@ func (s *Session) remote(role string) (Remote, int, int, error) {
 			break
 		}
 	}
+	// A payload type cannot be both (RFC 8843 §9.1); audio keeps its own.
+	r.VideoFormats = slices.DeleteFunc(r.VideoFormats, func(f VideoFormat) bool { return r.AudioPT != 0 && f.PT == r.AudioPT })
 
 	t := &s.Media[s.transport(vi)]
 	if t.ICEUfrag == "" || t.ICEPwd == "" {
@@ -128,6 +194,27 @@ func (s *Session) remote(role string) (Remote, int, int, error) {
 	}
 	r.Setup = t.Setup
 	return r, vi, ai, nil
+}
+
+// otherFormats appends the section's other receivable payload types to
+// formats (which holds the chosen one), in the section's order.
+func otherFormats(formats []VideoFormat, m *Media, codecs []string) []VideoFormat {
+	for i := range m.Payloads {
+		p := &m.Payloads[i]
+		if len(formats) >= MaxVideoFormats {
+			break
+		}
+		if p.Type == formats[0].PT {
+			continue
+		}
+		for _, c := range codecs {
+			if acceptable(p, c) {
+				formats = append(formats, VideoFormat{p.Type, c, p.Fmtp})
+				break
+			}
+		}
+	}
+	return formats
 }
 
 // transport returns the index of the section whose ICE and DTLS attributes
