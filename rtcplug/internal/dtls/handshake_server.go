@@ -11,45 +11,31 @@ import (
 	"time"
 )
 
-// onHandshakeRecord splits a record into handshake fragments. Before a
-// valid cookie only ClientHello fragments are collected, into one bounded
-// buffer; afterwards everything goes through the reassembler.
-func (s *Server) onHandshakeRecord(now time.Time, rh recordHeader, data []byte) error {
-	for len(data) > 0 {
-		h, rest, ok := parseHandshake(data)
-		if !ok {
-			return nil // malformed: drop the rest of the record
-		}
-		data = rest
-		switch s.state {
-		case awaitHello, awaitCookieHello:
-			if err := s.collectHello(now, rh, &h); err != nil {
-				return err
-			}
-		case awaitFlight5, established:
-			if rh.epoch == 0 && (h.typ == typeFinished || int(h.seq) >= int(s.clientFlight)+finishedOffset) {
-				// Finished, and anything at or after its place, comes
-				// protected (RFC 5246 §7.4.9). A plaintext one is forged
-				// and must not take the real one's reassembly slot.
-				continue
-			}
-			switch s.reasm.add(&h, rh.epoch) {
-			case addOld:
-				// The client repeats a flight we already answered: ours
-				// was lost (RFC 6347 §4.2.4). A repeated part of flight 5
-				// while we still collect it is not that: the client has
-				// flight 4 already.
-				if s.state == established || h.seq < s.clientFlight {
-					s.resend = true
-				}
-			case addNew:
-				if err := s.processMessages(); err != nil {
-					return err
-				}
-			}
-		}
-		if s.err != nil {
+// onFragment handles one handshake fragment. Before a valid cookie only
+// ClientHello fragments are collected, into one bounded buffer; afterwards
+// everything goes through the reassembler.
+func (s *Server) onFragment(now time.Time, rh recordHeader, h *handshakeHeader) error {
+	switch s.state {
+	case awaitHello, awaitCookieHello:
+		return s.collectHello(now, rh, h)
+	case awaitFlight5, established:
+		if rh.epoch == 0 && (h.typ == typeFinished || int(h.seq) >= int(s.clientFlight)+finishedOffset) {
+			// Finished, and anything at or after its place, comes
+			// protected (RFC 5246 §7.4.9). A plaintext one is forged
+			// and must not take the real one's reassembly slot.
 			return nil
+		}
+		switch s.reasm.add(h, rh.epoch) {
+		case addOld:
+			// The client repeats a flight we already answered: ours
+			// was lost (RFC 6347 §4.2.4). A repeated part of flight 5
+			// while we still collect it is not that: the client has
+			// flight 4 already.
+			if s.state == established || h.seq < s.clientFlight {
+				s.resend = true
+			}
+		case addNew:
+			return s.processMessages()
 		}
 	}
 	return nil
@@ -257,23 +243,6 @@ func (s *Server) serverKeyExchange() ([]byte, error) {
 		return nil, err
 	}
 	return appendServerKeyExchange(nil, params, sigECDSAP256SHA256, sig), nil
-}
-
-// processMessages handles the client's complete messages in message_seq
-// order. Finished waits for the ChangeCipherSpec before it.
-func (s *Server) processMessages() error {
-	for s.err == nil {
-		p, ok := s.reasm.peek()
-		if !ok || (p.typ == typeFinished && s.readEpoch == 0) {
-			return nil
-		}
-		typ, epoch, body, seq := p.typ, p.epoch, p.body, s.reasm.next
-		s.reasm.pop()
-		if err := s.onMessage(typ, epoch, seq, body); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // onMessage dispatches one message of the client's flight 5 (RFC 5246
