@@ -186,7 +186,7 @@ type role interface {
 	onFragment(now time.Time, rh recordHeader, h *handshakeHeader) error
 	// onMessage takes the peer's next complete message, in message_seq
 	// order.
-	onMessage(typ uint8, epoch, seq uint16, body []byte) error
+	onMessage(now time.Time, typ uint8, epoch, seq uint16, body []byte) error
 	// forgetRole drops the role's own handshake state once the connection
 	// is over.
 	forgetRole()
@@ -585,7 +585,7 @@ func (c *conn) onHandshakeRecord(now time.Time, rh recordHeader, data []byte) er
 
 // processMessages hands the peer's complete messages to the role in
 // message_seq order. Finished waits for the ChangeCipherSpec before it.
-func (c *conn) processMessages() error {
+func (c *conn) processMessages(now time.Time) error {
 	for c.err == nil {
 		p, ok := c.reasm.peek()
 		if !ok || (p.typ == typeFinished && c.readEpoch == 0) {
@@ -593,7 +593,7 @@ func (c *conn) processMessages() error {
 		}
 		typ, epoch, body, seq := p.typ, p.epoch, p.body, c.reasm.next
 		c.reasm.pop()
-		if err := c.role.onMessage(typ, epoch, seq, body); err != nil {
+		if err := c.role.onMessage(now, typ, epoch, seq, body); err != nil {
 			return err
 		}
 	}

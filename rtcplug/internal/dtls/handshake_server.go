@@ -1,13 +1,8 @@
 package dtls
 
 import (
-	"crypto"
 	"crypto/ecdh"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
 	"time"
 )
 
@@ -35,7 +30,7 @@ func (s *Server) onFragment(now time.Time, rh recordHeader, h *handshakeHeader) 
 				s.resend = true
 			}
 		case addNew:
-			return s.processMessages()
+			return s.processMessages(now)
 		}
 	}
 	return nil
@@ -234,11 +229,7 @@ func (s *Server) chooseProfile(m *clientHello) (uint16, bool) {
 // SHA-256 over client_random || server_random || params (RFC 8422 §5.4).
 func (s *Server) serverKeyExchange() ([]byte, error) {
 	params := appendECDHParams(nil, s.group, s.ecdhKey.PublicKey().Bytes())
-	h := sha256.New()
-	h.Write(s.clientRandom[:])
-	h.Write(s.serverRandom[:])
-	h.Write(params)
-	sig, err := ecdsa.SignASN1(s.cfg.Rand, s.cfg.Certificate.PrivateKey, h.Sum(nil))
+	sig, err := s.sign(s.clientRandom[:], s.serverRandom[:], params)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +238,7 @@ func (s *Server) serverKeyExchange() ([]byte, error) {
 
 // onMessage dispatches one message of the client's flight 5 (RFC 5246
 // §7.3): Certificate, ClientKeyExchange, CertificateVerify, then Finished.
-func (s *Server) onMessage(typ uint8, epoch, seq uint16, body []byte) error {
+func (s *Server) onMessage(_ time.Time, typ uint8, epoch, seq uint16, body []byte) error {
 	if s.state != awaitFlight5 {
 		return nil // after the handshake: no renegotiation, ignore
 	}
@@ -274,34 +265,9 @@ func (s *Server) onMessage(typ uint8, epoch, seq uint16, body []byte) error {
 // fingerprints from its SDP (RFC 8122 §5, RFC 8827 §6.5): this, not a CA
 // chain, is what authenticates a WebRTC peer.
 func (s *Server) onClientCertificate(seq uint16, body []byte) error {
-	certs, err := parseCertificate(body)
-	if err != nil {
+	if err := s.acceptPeerCertificate(body); err != nil {
 		return err
 	}
-	if len(certs) == 0 {
-		return alertHandshakeFailure // we need the certificate the SDP names
-	}
-	leaf := certs[0]
-	match := false
-	for _, f := range s.cfg.ExpectedFingerprints {
-		if f.matches(leaf) {
-			match = true
-		}
-	}
-	if !match {
-		return alertBadCertificate
-	}
-	c, err := x509.ParseCertificate(leaf)
-	if err != nil {
-		return alertBadCertificate
-	}
-	switch k := c.PublicKey.(type) {
-	case *ecdsa.PublicKey, *rsa.PublicKey:
-		s.peerKey = k
-	default:
-		return alertUnsupportedCertificate
-	}
-	s.peerCert = append([]byte(nil), leaf...)
 	s.transcript = appendTranscript(s.transcript, typeCertificate, seq, body)
 	s.expect = typeClientKeyExchange
 	return nil
@@ -315,26 +281,13 @@ func (s *Server) onClientKeyExchange(seq uint16, body []byte) error {
 	if err != nil {
 		return err
 	}
-	peer, err := curveOf(s.group).NewPublicKey(pub)
+	pms, err := s.sharedSecret(pub)
 	if err != nil {
-		return alertIllegalParameter
+		return err
 	}
-	pms, err := s.ecdhKey.ECDH(peer)
-	if err != nil {
-		return alertIllegalParameter
-	}
-	s.ecdhKey = nil
 	s.transcript = appendTranscript(s.transcript, typeClientKeyExchange, seq, body)
-	h := s.suite.hash.New()
-	h.Write(s.transcript)
-	s.master = extendedMasterSecret(s.suite.hash, pms, h.Sum(nil))
-	clear(pms)
-	k := deriveKeys(s.suite, s.master, s.clientRandom[:], s.serverRandom[:])
-	if s.readCipher, err = newRecordCipher(s.suite, k.clientKey, k.clientIV); err != nil {
-		return alertInternalError
-	}
-	if s.writeCipher, err = newRecordCipher(s.suite, k.serverKey, k.serverIV); err != nil {
-		return alertInternalError
+	if err := s.installKeys(pms, false); err != nil {
+		return err
 	}
 	s.expect = typeCertificateVerify
 	return nil
@@ -352,51 +305,6 @@ func (s *Server) onCertificateVerify(seq uint16, body []byte) error {
 	}
 	s.transcript = appendTranscript(s.transcript, typeCertificateVerify, seq, body)
 	s.expect = typeFinished
-	return nil
-}
-
-// verifySignature verifies a TLS 1.2 signature made with scheme over
-// message. The scheme must be one we offered and must fit the key.
-func verifySignature(key crypto.PublicKey, scheme uint16, message, sig []byte) error {
-	var hash crypto.Hash
-	switch scheme {
-	case sigECDSAP256SHA256, sigRSAPKCS1SHA256, sigRSAPSSSHA256:
-		hash = crypto.SHA256
-	case sigECDSAP384SHA384, sigRSAPKCS1SHA384, sigRSAPSSSHA384:
-		hash = crypto.SHA384
-	case sigECDSAP521SHA512, sigRSAPKCS1SHA512, sigRSAPSSSHA512:
-		hash = crypto.SHA512
-	default:
-		return alertIllegalParameter
-	}
-	h := hash.New()
-	h.Write(message)
-	digest := h.Sum(nil)
-	switch k := key.(type) {
-	case *ecdsa.PublicKey:
-		if scheme&0xff != 0x03 {
-			return alertIllegalParameter
-		}
-		if !ecdsa.VerifyASN1(k, digest, sig) {
-			return alertDecryptError
-		}
-	case *rsa.PublicKey:
-		var err error
-		switch scheme >> 8 {
-		case 0x08:
-			err = rsa.VerifyPSS(k, hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-		default:
-			if scheme&0xff != 0x01 {
-				return alertIllegalParameter
-			}
-			err = rsa.VerifyPKCS1v15(k, hash, digest, sig)
-		}
-		if err != nil {
-			return alertDecryptError
-		}
-	default:
-		return alertUnsupportedCertificate
-	}
 	return nil
 }
 
