@@ -255,7 +255,7 @@ func runPipe(t *testing.T, o pipeOptions) *pipeResult {
 	}
 	res.server = srv
 	var recMu sync.Mutex
-	inbox := make(chan []byte, 256)
+	var inbox chan []byte
 	toServer := func(b []byte) {
 		recMu.Lock()
 		res.c2s = append(res.c2s, b)
@@ -282,49 +282,8 @@ func runPipe(t *testing.T, o pipeOptions) *pipeResult {
 
 	// The server's owner: one goroutine feeding datagrams and timeouts and
 	// draining output, as the peer glue does.
-	stop := make(chan struct{})
-	serverDone := make(chan struct{})
-	mu := &res.mu
-	go func() {
-		defer close(serverDone)
-		timer := time.NewTimer(time.Hour)
-		defer timer.Stop()
-		for {
-			mu.Lock()
-			for d := srv.PollTransmit(); d != nil; d = srv.PollTransmit() {
-				res.serverDgram++
-				toClient(append([]byte(nil), d...))
-				d[0] = 0 // catch retention of a returned datagram
-			}
-			for ev, ok := srv.PollEvent(); ok; ev, ok = srv.PollEvent() {
-				res.events = append(res.events, ev)
-			}
-			dl := srv.Deadline()
-			mu.Unlock()
-			var tc <-chan time.Time
-			if !dl.IsZero() {
-				timer.Reset(time.Until(dl))
-				tc = timer.C
-			}
-			select {
-			case b := <-inbox:
-				res.clientDgram++
-				mu.Lock()
-				res.serverErr = srv.HandleDatagram(time.Now(), b)
-				mu.Unlock()
-			case <-tc:
-				mu.Lock()
-				before := srv.rtxCount
-				srv.HandleTimeout(time.Now())
-				res.serverRetx += srv.rtxCount - before
-				mu.Unlock()
-			case <-res.kick:
-			case <-stop:
-				return
-			}
-		}
-	}()
-
+	lp := startLoop(srv, &srv.conn, &res.mu, toClient, &res.events, res.kick)
+	inbox = lp.inbox
 	client, err := piondtls.Client(cc, cc.peer, o.clientCfg)
 	if err != nil {
 		t.Fatal(err)
@@ -354,15 +313,15 @@ func runPipe(t *testing.T, o pipeOptions) *pipeResult {
 		// Let the server see whatever alert is on the way.
 		time.Sleep(100 * time.Millisecond)
 	}
-	mu.Lock()
+	res.mu.Lock()
 	if o.ekmLen > 0 {
 		res.serverEKM, _ = srv.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", nil, o.ekmLen)
 	}
-	mu.Unlock()
+	res.mu.Unlock()
 	_ = client.Close()
 	time.Sleep(100 * time.Millisecond)
-	close(stop)
-	<-serverDone
+	lp.close()
+	res.serverRetx, res.serverDgram, res.clientDgram, res.serverErr = lp.retx, lp.sent, lp.received, lp.err
 	res.serverResends = srv.resends
 	if o.c2s != nil {
 		res.c2sTotal, res.c2sDropped = o.c2s.total, o.c2s.dropped
@@ -380,4 +339,72 @@ func (r *pipeResult) event(k EventKind) (Event, bool) {
 		}
 	}
 	return Event{}, false
+}
+
+// loop owns one of our endpoints as the peer glue does: one goroutine
+// feeding it datagrams and timeouts and draining its output.
+type loop struct {
+	inbox chan []byte
+	stop  chan struct{}
+	done  chan struct{}
+	// counters, read after close
+	retx, sent, received int
+	err                  error
+	completed            time.Time // when HandshakeComplete came out
+}
+
+// startLoop runs ep (whose shared state is c) until close. mu guards ep and
+// events; send takes each datagram ep transmits; a value on kick makes the
+// loop send what a caller queued under mu.
+func startLoop(ep endpoint, c *conn, mu *sync.Mutex, send func([]byte), events *[]Event, kick chan struct{}) *loop {
+	l := &loop{inbox: make(chan []byte, 256), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		timer := time.NewTimer(time.Hour)
+		defer timer.Stop()
+		for {
+			mu.Lock()
+			for d := ep.PollTransmit(); d != nil; d = ep.PollTransmit() {
+				l.sent++
+				send(append([]byte(nil), d...))
+				d[0] = 0 // catch retention of a returned datagram
+			}
+			for ev, ok := ep.PollEvent(); ok; ev, ok = ep.PollEvent() {
+				if ev.Kind == HandshakeComplete {
+					l.completed = time.Now()
+				}
+				*events = append(*events, ev)
+			}
+			dl := ep.Deadline()
+			mu.Unlock()
+			var tc <-chan time.Time
+			if !dl.IsZero() {
+				timer.Reset(time.Until(dl))
+				tc = timer.C
+			}
+			select {
+			case b := <-l.inbox:
+				l.received++
+				mu.Lock()
+				l.err = ep.HandleDatagram(time.Now(), b)
+				mu.Unlock()
+			case <-tc:
+				mu.Lock()
+				before := c.rtxCount
+				ep.HandleTimeout(time.Now())
+				l.retx += c.rtxCount - before
+				mu.Unlock()
+			case <-kick:
+			case <-l.stop:
+				return
+			}
+		}
+	}()
+	return l
+}
+
+// close stops the loop and waits for it.
+func (l *loop) close() {
+	close(l.stop)
+	<-l.done
 }
