@@ -176,9 +176,9 @@ func TestDTLSBeforeAnswerDropped(t *testing.T) {
 func TestSetRemoteChecks(t *testing.T) {
 	p := newTestPeer(t)
 	r := remote()
-	r.Setup = "passive"
+	r.Setup = "holdconn"
 	if p.SetRemote(t0, r, RemoteMedia{}) == nil {
-		t.Fatal("passive client accepted")
+		t.Fatal("holdconn accepted")
 	}
 	r = remote()
 	r.Fingerprints = nil
