@@ -69,12 +69,11 @@ func (p *Peer) onChecked(now time.Time, src netip.AddrPort, nominated bool) {
 	if !p.role.client || p.dtls != nil || !p.remoteSet {
 		return
 	}
-	if nominated {
-		p.startClient(now, src, "nominated")
-		return
-	}
 	if p.role.firstCheck.IsZero() {
 		p.role.firstCheck = now
+	}
+	if nominated {
+		p.startClient(now, src, fmt.Sprintf("nominated %s after the first check", now.Sub(p.role.firstCheck)))
 	}
 }
 
