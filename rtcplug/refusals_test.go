@@ -22,8 +22,8 @@ type recordingHandler struct {
 }
 
 func (h *recordingHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
-func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler         { return h }
-func (h *recordingHandler) WithGroup(string) slog.Handler              { return h }
+func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h *recordingHandler) WithGroup(string) slog.Handler                { return h }
 func (h *recordingHandler) Handle(_ context.Context, r slog.Record) error {
 	line := r.Level.String() + " " + r.Message
 	r.Attrs(func(a slog.Attr) bool {
