@@ -2,6 +2,7 @@ package dtls
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -108,4 +109,39 @@ func TestClientLossAndReordering(t *testing.T) {
 	t.Logf("client flight resends (timer + on repeat) over %d seeds: min %d median %d max %d", seeds, resends[0], resends[len(resends)/2], resends[len(resends)-1])
 	t.Logf("datagrams sent (both ways): min %d median %d max %d", dgrams[0], dgrams[len(dgrams)/2], dgrams[len(dgrams)-1])
 	t.Logf("fake time to complete: min %v median %v max %v", elapsed[0], elapsed[len(elapsed)/2], elapsed[len(elapsed)-1])
+}
+
+// TestClientPionWithoutCertificateRequest: a server that asks for no
+// client certificate gets flight 5 without Certificate and
+// CertificateVerify; one that presents the wrong certificate is refused
+// with bad_certificate.
+func TestClientPionWithoutCertificateRequest(t *testing.T) {
+	serverCert, serverTLS := testIdentity(t)
+	clientCert, _ := testIdentity(t)
+	other, _ := testIdentity(t)
+	synctest.Test(t, func(t *testing.T) {
+		sc := basePionServerConfig(serverTLS, clientCert.Fingerprint())
+		sc.ClientAuth = piondtls.NoClientCert
+		sc.VerifyPeerCertificate = nil
+		r := runClientPipe(t, clientPipeOptions{
+			serverCfg: sc,
+			clientCfg: Config{Certificate: clientCert, ExpectedFingerprints: []Fingerprint{mustFingerprint(t, serverCert)}},
+			ekmLen:    56,
+		})
+		if r.serverErr != nil || !bytes.Equal(r.clientEKM, r.serverEKM) || r.client.certRequest {
+			t.Fatalf("server %v, events %v", r.serverErr, r.events)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		r := runClientPipe(t, clientPipeOptions{
+			serverCfg: basePionServerConfig(serverTLS, clientCert.Fingerprint()),
+			clientCfg: Config{Certificate: clientCert, ExpectedFingerprints: []Fingerprint{mustFingerprint(t, other)}},
+			timeout:   10 * time.Second,
+		})
+		ev, ok := r.event(Failed)
+		var ae *AlertError
+		if r.serverErr == nil || !ok || !errors.As(ev.Err, &ae) || ae.Description != AlertBadCertificate || ae.Remote {
+			t.Fatalf("server %v, events %v", r.serverErr, r.events)
+		}
+	})
 }
