@@ -3,9 +3,6 @@ package dtls
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +14,6 @@ import (
 type clientPipeResult struct {
 	serverErr                                  error // pion's handshake
 	clientErr                                  error // our client's last HandleDatagram error
-	events                                     []Event
 	clientEKM, serverEKM                       []byte
 	serverSRTP                                 uint16
 	clientRetx, clientResends                  int
@@ -26,23 +22,7 @@ type clientPipeResult struct {
 	client                                     *Client
 	server                                     *piondtls.Conn
 
-	mu   sync.Mutex // guards the Client and events while the loop runs
-	kick chan struct{}
-}
-
-func (r *clientPipeResult) eventsCopy() []Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Event(nil), r.events...)
-}
-
-func (r *clientPipeResult) event(k EventKind) (Event, bool) {
-	for _, ev := range r.eventsCopy() {
-		if ev.Kind == k {
-			return ev, true
-		}
-	}
-	return Event{}, false
+	eventLog // the client's events; its lock also guards the Client while the loop runs
 }
 
 type clientPipeOptions struct {
@@ -57,24 +37,9 @@ type clientPipeOptions struct {
 // it takes the DTLS server role: it asks for the client's certificate and
 // checks it by fingerprint.
 func basePionServerConfig(cert tls.Certificate, clientFP string) *piondtls.Config {
-	return &piondtls.Config{
-		Certificates:         []tls.Certificate{cert},
-		ExtendedMasterSecret: piondtls.RequireExtendedMasterSecret,
-		ClientAuth:           piondtls.RequireAnyClientCert,
-		InsecureSkipVerify:   true,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return errors.New("no client certificate")
-			}
-			if (&Certificate{DER: raw[0]}).Fingerprint() != clientFP {
-				return errors.New("client fingerprint mismatch")
-			}
-			return nil
-		},
-		SRTPProtectionProfiles: []piondtls.SRTPProtectionProfile{
-			piondtls.SRTP_AEAD_AES_128_GCM, piondtls.SRTP_AES128_CM_HMAC_SHA1_80,
-		},
-	}
+	c := basePionConfig(cert, clientFP)
+	c.ClientAuth = piondtls.RequireAnyClientCert
+	return c
 }
 
 // runClientPipe runs one handshake of our client against a pion server
@@ -84,36 +49,16 @@ func runClientPipe(t *testing.T, o clientPipeOptions) *clientPipeResult {
 	if o.timeout == 0 {
 		o.timeout = 3 * time.Minute
 	}
-	res := &clientPipeResult{kick: make(chan struct{})}
+	res := &clientPipeResult{eventLog: eventLog{kick: make(chan struct{})}}
 	cl, err := NewClient(o.clientCfg, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.client = cl
-	var inbox chan []byte
-	sc := newMemConn(nil)
+	var lp *loop
+	sc := newMemConn(o.s2c.link(func(b []byte) { lp.deliver(b) }))
 	sc.local, sc.peer = memAddr("server"), memAddr("client")
-	sc.send = func(b []byte) {
-		ok, delay := o.s2c.fate()
-		if !ok {
-			return
-		}
-		time.AfterFunc(delay, func() {
-			select {
-			case inbox <- b:
-			default:
-			}
-		})
-	}
-	toServer := func(b []byte) {
-		ok, delay := o.c2s.fate()
-		if !ok {
-			return
-		}
-		time.AfterFunc(delay, func() { sc.deliver(b) })
-	}
-	lp := startLoop(cl, &cl.conn, &res.mu, toServer, &res.events, res.kick)
-	inbox = lp.inbox
+	lp = startLoop(cl, &cl.conn, &res.mu, o.c2s.link(sc.deliver), &res.events, res.kick)
 
 	server, err := piondtls.Server(sc, sc.peer, o.serverCfg)
 	if err != nil {

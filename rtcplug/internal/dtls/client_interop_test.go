@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -66,49 +65,33 @@ func TestClientPionInterop(t *testing.T) {
 // the rest, 50 seeds, on synctest's fake clock. Every handshake completes
 // with equal keys.
 func TestClientLossAndReordering(t *testing.T) {
-	seeds := 50
-	if testing.Short() {
-		seeds = 10
-	}
 	serverCert, serverTLS := testIdentity(t)
 	clientCert, _ := testIdentity(t)
-	var resends, dgrams []int
-	var elapsed []time.Duration
-	for seed := range seeds {
-		synctest.Test(t, func(t *testing.T) {
-			start := time.Now()
-			r := runClientPipe(t, clientPipeOptions{
-				serverCfg: basePionServerConfig(serverTLS, clientCert.Fingerprint()),
-				clientCfg: Config{Certificate: clientCert,
-					ExpectedFingerprints: []Fingerprint{mustFingerprint(t, serverCert)}},
-				c2s:     newLossy(uint64(seed), 1, 0.2, 0.15),
-				s2c:     newLossy(uint64(seed), 2, 0.2, 0.15),
-				ekmLen:  56,
-				timeout: 5 * time.Minute,
-			})
-			if r.serverErr != nil {
-				t.Fatalf("seed %d: server: %v; client err %v events %v", seed, r.serverErr, r.clientErr, r.events)
-			}
-			if _, ok := r.event(HandshakeComplete); !ok {
-				t.Fatalf("seed %d: client did not complete: %v", seed, r.events)
-			}
-			if !bytes.Equal(r.clientEKM, r.serverEKM) {
-				t.Fatalf("seed %d: keying material differs", seed)
-			}
-			el := r.handshakeDone.Sub(start)
-			t.Logf("seed %2d: client resends %d (timer %d), datagrams c>s %d (dropped %d) s>c %d (dropped %d), handshake %v",
-				seed, r.clientResends, r.clientRetx, r.c2sTotal, r.c2sDropped, r.s2cTotal, r.s2cDropped, el)
-			resends = append(resends, r.clientResends)
-			dgrams = append(dgrams, r.c2sTotal+r.s2cTotal)
-			elapsed = append(elapsed, el)
+	lossSeeds(t, "client", func(t *testing.T, seed int) lossRun {
+		start := time.Now()
+		r := runClientPipe(t, clientPipeOptions{
+			serverCfg: basePionServerConfig(serverTLS, clientCert.Fingerprint()),
+			clientCfg: Config{Certificate: clientCert,
+				ExpectedFingerprints: []Fingerprint{mustFingerprint(t, serverCert)}},
+			c2s:     newLossy(uint64(seed), 1, 0.2, 0.15),
+			s2c:     newLossy(uint64(seed), 2, 0.2, 0.15),
+			ekmLen:  56,
+			timeout: 5 * time.Minute,
 		})
-	}
-	slices.Sort(resends)
-	slices.Sort(dgrams)
-	slices.Sort(elapsed)
-	t.Logf("client flight resends (timer + on repeat) over %d seeds: min %d median %d max %d", seeds, resends[0], resends[len(resends)/2], resends[len(resends)-1])
-	t.Logf("datagrams sent (both ways): min %d median %d max %d", dgrams[0], dgrams[len(dgrams)/2], dgrams[len(dgrams)-1])
-	t.Logf("fake time to complete: min %v median %v max %v", elapsed[0], elapsed[len(elapsed)/2], elapsed[len(elapsed)-1])
+		if r.serverErr != nil {
+			t.Fatalf("seed %d: server: %v; client err %v events %v", seed, r.serverErr, r.clientErr, r.events)
+		}
+		if _, ok := r.event(HandshakeComplete); !ok {
+			t.Fatalf("seed %d: client did not complete: %v", seed, r.events)
+		}
+		if !bytes.Equal(r.clientEKM, r.serverEKM) {
+			t.Fatalf("seed %d: keying material differs", seed)
+		}
+		el := r.handshakeDone.Sub(start)
+		t.Logf("seed %2d: client resends %d (timer %d), datagrams c>s %d (dropped %d) s>c %d (dropped %d), handshake %v",
+			seed, r.clientResends, r.clientRetx, r.c2sTotal, r.c2sDropped, r.s2cTotal, r.s2cDropped, el)
+		return lossRun{resends: r.clientResends, datagrams: r.c2sTotal + r.s2cTotal, elapsed: el}
+	})
 }
 
 // TestClientPionWithoutCertificateRequest: a server that asks for no

@@ -174,6 +174,16 @@ func TestClientRetransmits(t *testing.T) {
 			t.Fatal("resent hello differs")
 		}
 	}
+	checkBackoff(t, gaps)
+	if ev, ok := c.PollEvent(); !ok || ev.Kind != Failed {
+		t.Fatalf("no failure after the last resend: %v", ev)
+	}
+}
+
+// checkBackoff checks the gaps between a flight and its resends: 1 s
+// doubling (RFC 6347 §4.2.4.1), five resends, then the end.
+func checkBackoff(t *testing.T, gaps []time.Duration) {
+	t.Helper()
 	want := []time.Duration{1, 2, 4, 8, 16, 32}
 	if len(gaps) != len(want) {
 		t.Fatalf("gaps %v", gaps)
@@ -182,8 +192,5 @@ func TestClientRetransmits(t *testing.T) {
 		if gaps[i] != want[i]*time.Second {
 			t.Fatalf("gaps %v", gaps)
 		}
-	}
-	if ev, ok := c.PollEvent(); !ok || ev.Kind != Failed {
-		t.Fatalf("no failure after the last resend: %v", ev)
 	}
 }

@@ -2,7 +2,6 @@ package dtls
 
 import (
 	"crypto/ecdsa"
-	"crypto/subtle"
 	"time"
 )
 
@@ -69,7 +68,7 @@ func (cl *Client) onMessage(now time.Time, typ uint8, epoch, seq uint16, body []
 		cl.transcript = appendTranscript(cl.transcript, typ, seq, body)
 		return cl.sendFlight5(now, seq)
 	case typeFinished:
-		return cl.onFinished(seq, body)
+		return cl.onFinished(body)
 	default:
 		return alertUnexpectedMessage
 	}
@@ -210,9 +209,7 @@ func (cl *Client) sendFlight5(now time.Time, doneSeq uint16) error {
 		}
 		cl.addMessage(typeCertificateVerify, 0, appendCertificateVerify(nil, sigECDSAP256SHA256, sig))
 	}
-	cl.flight = append(cl.flight, flightMsg{ccs: true, epoch: 0})
-	cl.writeEpoch = 1
-	cl.addMessage(typeFinished, 1, finishedVerifyData(cl.suite.hash, cl.master, labelClientFinished, cl.transcript))
+	cl.addFinished(labelClientFinished)
 	cl.finishedSeq = doneSeq + 1
 	cl.expect = typeFinished
 	cl.state = awaitFlight6
@@ -223,24 +220,12 @@ func (cl *Client) sendFlight5(now time.Time, doneSeq uint16) error {
 // onFinished checks the server's verify_data over everything up to and
 // including our Finished (RFC 5246 §7.4.9, constant time). The handshake is
 // then complete; the server sends no further flight, so ours is dropped.
-func (cl *Client) onFinished(_ uint16, body []byte) error {
-	vd, err := parseFinished(body)
-	if err != nil {
+func (cl *Client) onFinished(body []byte) error {
+	if err := cl.checkFinished(labelServerFinished, body); err != nil {
 		return err
 	}
-	want := finishedVerifyData(cl.suite.hash, cl.master, labelServerFinished, cl.transcript)
-	if subtle.ConstantTimeCompare(vd, want) != 1 {
-		return alertDecryptError
-	}
-	cl.state = established
-	cl.transcript = nil
 	cl.flight = nil
 	cl.rtxDeadline = time.Time{}
-	cl.pushEvent(Event{
-		Kind:            HandshakeComplete,
-		CipherSuite:     cl.suite.id,
-		SRTPProfile:     cl.srtpProfile,
-		PeerCertificate: append([]byte(nil), cl.peerCert...),
-	})
+	cl.complete()
 	return nil
 }

@@ -2,7 +2,6 @@ package dtls
 
 import (
 	"crypto/ecdh"
-	"crypto/subtle"
 	"time"
 )
 
@@ -313,29 +312,13 @@ func (s *Server) onCertificateVerify(seq uint16, body []byte) error {
 // has no timer: it is repeated only when the client repeats flight 5
 // (RFC 6347 §4.2.4).
 func (s *Server) onFinished(seq uint16, body []byte) error {
-	vd, err := parseFinished(body)
-	if err != nil {
+	if err := s.checkFinished(labelClientFinished, body); err != nil {
 		return err
 	}
-	want := finishedVerifyData(s.suite.hash, s.master, labelClientFinished, s.transcript)
-	if subtle.ConstantTimeCompare(vd, want) != 1 {
-		return alertDecryptError
-	}
 	s.transcript = appendTranscript(s.transcript, typeFinished, seq, body)
-	ours := finishedVerifyData(s.suite.hash, s.master, labelServerFinished, s.transcript)
-
 	s.flight = s.flight[:0]
-	s.flight = append(s.flight, flightMsg{ccs: true, epoch: 0})
-	s.writeEpoch = 1
-	s.addMessage(typeFinished, 1, ours)
-	s.transcript = nil
-	s.state = established
+	s.addFinished(labelServerFinished)
 	s.startFlight(time.Time{}, false)
-	s.pushEvent(Event{
-		Kind:            HandshakeComplete,
-		CipherSuite:     s.suite.id,
-		SRTPProfile:     s.srtpProfile,
-		PeerCertificate: append([]byte(nil), s.peerCert...),
-	})
+	s.complete()
 	return nil
 }

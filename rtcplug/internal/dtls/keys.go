@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 )
 
@@ -137,4 +138,38 @@ func (c *conn) sign(parts ...[]byte) ([]byte, error) {
 		h.Write(p)
 	}
 	return ecdsa.SignASN1(c.cfg.Rand, c.cfg.Certificate.PrivateKey, h.Sum(nil))
+}
+
+// checkFinished checks the peer's verify_data, PRF(master_secret, label,
+// Hash(handshake_messages)) (RFC 5246 §7.4.9), in constant time.
+func (c *conn) checkFinished(label string, body []byte) error {
+	vd, err := parseFinished(body)
+	if err != nil {
+		return err
+	}
+	want := finishedVerifyData(c.suite.hash, c.master, label, c.transcript)
+	if subtle.ConstantTimeCompare(vd, want) != 1 {
+		return alertDecryptError
+	}
+	return nil
+}
+
+// addFinished ends the flight being built with ChangeCipherSpec and our
+// Finished, the first message of the new write epoch (RFC 5246 §7.1).
+func (c *conn) addFinished(label string) {
+	c.flight = append(c.flight, flightMsg{ccs: true, epoch: 0})
+	c.writeEpoch = 1
+	c.addMessage(typeFinished, 1, finishedVerifyData(c.suite.hash, c.master, label, c.transcript))
+}
+
+// complete marks the handshake done and reports it.
+func (c *conn) complete() {
+	c.state = established
+	c.transcript = nil
+	c.pushEvent(Event{
+		Kind:            HandshakeComplete,
+		CipherSuite:     c.suite.id,
+		SRTPProfile:     c.srtpProfile,
+		PeerCertificate: append([]byte(nil), c.peerCert...),
+	})
 }

@@ -95,11 +95,7 @@ func (p *Peer) roleTimeout(now time.Time) {
 
 // startClient creates the DTLS client and sends its first flight to dst.
 func (p *Peer) startClient(now time.Time, dst netip.AddrPort, why string) {
-	c, err := dtls.NewClient(dtls.Config{
-		Certificate:          p.cfg.Certificate,
-		Rand:                 p.cfg.Rand,
-		ExpectedFingerprints: p.expected,
-	}, now)
+	c, err := dtls.NewClient(p.dtlsConfig(), now)
 	if err != nil {
 		p.fail(fmt.Errorf("peer: dtls: %w", err))
 		return
@@ -116,11 +112,7 @@ func (p *Peer) startServer(src netip.AddrPort) bool {
 	if p.role.client {
 		return false
 	}
-	s, err := dtls.NewServer(dtls.Config{
-		Certificate:          p.cfg.Certificate,
-		Rand:                 p.cfg.Rand,
-		ExpectedFingerprints: p.expected,
-	}, src)
+	s, err := dtls.NewServer(p.dtlsConfig(), src)
 	if err != nil {
 		p.fail(fmt.Errorf("peer: dtls: %w", err))
 		return false
@@ -138,4 +130,14 @@ func (p *Peer) srtpKeys(ck, cs, sk, ss []byte) (inKey, inSalt, outKey, outSalt [
 		return sk, ss, ck, cs
 	}
 	return ck, cs, sk, ss
+}
+
+// dtlsConfig is the same for both roles: our certificate, and the peer's
+// fingerprints from its SDP.
+func (p *Peer) dtlsConfig() dtls.Config {
+	return dtls.Config{
+		Certificate:          p.cfg.Certificate,
+		Rand:                 p.cfg.Rand,
+		ExpectedFingerprints: p.expected,
+	}
 }

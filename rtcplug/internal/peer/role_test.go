@@ -14,6 +14,12 @@ import (
 )
 
 func nominatingRequest(t testing.TB) []byte {
+	return checkRequest(t, localPwd, true)
+}
+
+// checkRequest is an ICE connectivity check from the controlling client,
+// with USE-CANDIDATE when nominate is set.
+func checkRequest(t testing.TB, pwd string, nominate bool) []byte {
 	t.Helper()
 	var m stun.Message
 	m.Reset()
@@ -24,8 +30,10 @@ func nominatingRequest(t testing.TB) []byte {
 	m.AddUsername(localUfrag + ":" + remoteUfrag)
 	m.AddPriority(0x6e7f1eff)
 	m.AddICEControlling(42)
-	m.AddUseCandidate()
-	m.AddIntegrity([]byte(localPwd))
+	if nominate {
+		m.AddUseCandidate()
+	}
+	m.AddIntegrity([]byte(pwd))
 	m.AddFingerprint()
 	if err := m.Err(); err != nil {
 		t.Fatal(err)
