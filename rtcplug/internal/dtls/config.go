@@ -15,11 +15,11 @@ type Config struct {
 	Rand io.Reader
 	// MTU is the largest datagram we send; 0 means DefaultMTU.
 	MTU int
-	// CookieSecret keys the HelloVerifyRequest cookie HMAC; nil means 32
-	// bytes read from Rand.
+	// CookieSecret keys the server's HelloVerifyRequest cookie HMAC; nil
+	// means 32 bytes read from Rand. A client ignores it.
 	CookieSecret []byte
-	// ExpectedFingerprints are the client certificate fingerprints from its
-	// SDP; the certificate must match one. Required: a WebRTC server that
+	// ExpectedFingerprints are the peer's certificate fingerprints from its
+	// SDP; the certificate must match one. Required: a WebRTC endpoint that
 	// accepted any certificate would let anyone on the path in.
 	ExpectedFingerprints []Fingerprint
 	// CipherSuites and SRTPProfiles are in our preference order; nil means

@@ -43,7 +43,7 @@ func (k EventKind) String() string {
 	return "EventKind(?)"
 }
 
-// Event is something the owner of a Server needs to know. Data and
+// Event is something the owner of a Server or Client needs to know. Data and
 // PeerCertificate are owned by the receiver.
 type Event struct {
 	Kind            EventKind
