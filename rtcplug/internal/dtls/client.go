@@ -13,7 +13,13 @@ type Client struct {
 	certRequest  bool        // the server sent CertificateRequest
 	serverPublic []byte      // from ServerKeyExchange
 	finishedSeq  uint16      // message_seq of the server's Finished
+
+	helloVerifies int // HelloVerifyRequests answered
 }
+
+// maxHelloVerifies bounds the cookie exchanges one handshake goes
+// through, so a server (or someone on the path) cannot keep us in a loop.
+const maxHelloVerifies = 4
 
 // NewClient returns a Client whose first flight, a ClientHello, is already
 // queued in PollTransmit, with its retransmission timer armed at now.

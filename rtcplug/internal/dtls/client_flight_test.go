@@ -246,3 +246,28 @@ func TestClientChecksServerHello(t *testing.T) {
 		}
 	}
 }
+
+// TestClientHelloVerifyAgain: a server that asks for a cookie again gets
+// a new hello each time, up to maxHelloVerifies; then the client gives up.
+func TestClientHelloVerifyAgain(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	c, _ := ourPair(t, now, nil)
+	collect(c)
+	hvr := func(seq uint16, cookie byte) []byte {
+		body := appendHelloVerifyRequest(nil, []byte{cookie, cookie, cookie})
+		d := appendRecordHeader(nil, contentHandshake, 0, uint64(seq), handshakeHeaderLen+len(body))
+		d = appendHandshakeHeader(d, typeHelloVerifyRequest, len(body), seq, 0, len(body))
+		return append(d, body...)
+	}
+	for i := range uint16(maxHelloVerifies) {
+		feedAll(now, c, [][]byte{hvr(i, byte(i+1))})
+		out := collect(c)
+		if len(out) != 1 || !bytes.Contains(out[0], []byte{3, byte(i + 1), byte(i + 1), byte(i + 1)}) || c.state != awaitFlight4 {
+			t.Fatalf("HelloVerifyRequest %d: %d datagrams, state %d", i, len(out), c.state)
+		}
+	}
+	feedAll(now, c, [][]byte{hvr(maxHelloVerifies, 9)})
+	if c.state != failed {
+		t.Fatalf("state %d after %d HelloVerifyRequests", c.state, maxHelloVerifies+1)
+	}
+}

@@ -34,8 +34,7 @@ func (cl *Client) onFragment(now time.Time, rh recordHeader, h *handshakeHeader)
 // (ServerHello, Certificate, ServerKeyExchange, CertificateRequest,
 // ServerHelloDone), then Finished after its ChangeCipherSpec.
 func (cl *Client) onMessage(now time.Time, typ uint8, epoch, seq uint16, body []byte) error {
-	if typ == typeHelloVerifyRequest && cl.state == awaitFlight4 && cl.expect == typeServerHello &&
-		cl.hello.cookie == nil && epoch == 0 {
+	if typ == typeHelloVerifyRequest && cl.expect == typeServerHello && epoch == 0 {
 		return cl.onHelloVerifyRequest(now, body)
 	}
 	if typ != cl.expect {
@@ -80,11 +79,15 @@ func (cl *Client) onMessage(now time.Time, typ uint8, epoch, seq uint16, body []
 }
 
 // onHelloVerifyRequest sends the ClientHello again with the cookie (RFC
-// 6347 §4.2.1): same random, same offer, the next message_seq.
+// 6347 §4.2.1): same random, same offer, the next message_seq. A server
+// that refuses the cookie may ask again, a few times.
 func (cl *Client) onHelloVerifyRequest(now time.Time, body []byte) error {
 	cookie, err := parseHelloVerifyRequest(body)
 	if err != nil {
 		return err
+	}
+	if cl.helloVerifies++; cl.helloVerifies > maxHelloVerifies {
+		return alertUnexpectedMessage
 	}
 	cl.hello.cookie = append([]byte(nil), cookie...)
 	cl.sendHello(now)
