@@ -281,6 +281,7 @@ func (p *Peer) SetRemote(now time.Time, r sdp.Remote, media RemoteMedia) error {
 	p.nack = media.NACK
 	p.ice.SetRemoteCredentials(r.ICEUfrag, r.ICEPwd)
 	p.logf("answer applied: VP8 PT %d, audio PT %d, %d fingerprint(s), we are the DTLS %s", r.VideoPT, r.AudioPT, len(fps), p.role)
+	p.onRemoteSet(now)
 	return nil
 }
 

@@ -77,6 +77,23 @@ func (p *Peer) onChecked(now time.Time, src netip.AddrPort, nominated bool) {
 	}
 }
 
+// onRemoteSet runs once the answer is applied. The peer starts its checks
+// as soon as it has our offer, so they may have come first: a nomination
+// already made starts the client now, and an address already checked
+// starts the wait for one now.
+func (p *Peer) onRemoteSet(now time.Time) {
+	if !p.role.client || p.dtls != nil {
+		return
+	}
+	if a, ok := p.ice.Selected(); ok && p.isBound(a) {
+		p.startClient(now, a, "nominated before the answer was applied")
+		return
+	}
+	if p.dest.IsValid() {
+		p.role.firstCheck = now
+	}
+}
+
 // roleDeadline is when the nomination fallback is due; zero when none.
 func (p *Peer) roleDeadline() time.Time {
 	if !p.role.client || p.dtls != nil || p.role.firstCheck.IsZero() {

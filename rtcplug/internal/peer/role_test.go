@@ -46,6 +46,17 @@ func checkRequest(t testing.TB, pwd string, nominate bool) []byte {
 func passivePeer(t *testing.T) (*Peer, *dtls.Server) {
 	t.Helper()
 	p := newTestPeer(t)
+	r, srv := passiveRemote(t, p)
+	if err := p.SetRemote(t0, r, RemoteMedia{}); err != nil {
+		t.Fatal(err)
+	}
+	drain(p)
+	return p, srv
+}
+
+// passiveRemote is a passive answer for p and the server behind it.
+func passiveRemote(t *testing.T, p *Peer) (sdp.Remote, *dtls.Server) {
+	t.Helper()
 	cert, err := dtls.GenerateCertificate(rand.Reader, t0)
 	if err != nil {
 		t.Fatal(err)
@@ -61,11 +72,7 @@ func passivePeer(t *testing.T) (*Peer, *dtls.Server) {
 	r := remote()
 	r.Setup = "passive"
 	r.Fingerprints = []sdp.Fingerprint{{Algorithm: "sha-256", Value: cert.Fingerprint()}}
-	if err := p.SetRemote(t0, r, RemoteMedia{}); err != nil {
-		t.Fatal(err)
-	}
-	drain(p)
-	return p, srv
+	return r, srv
 }
 
 // handshake pumps datagrams between the peer's DTLS client (first flight in
@@ -166,5 +173,32 @@ func TestPassiveAnswerIgnoresServerRecords(t *testing.T) {
 	p.HandleDatagram(t0, client, []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	if p.dtls != nil {
 		t.Fatal("DTLS server started although the answer is passive")
+	}
+}
+
+// TestPassiveAnswerAfterChecks: checks that came before the answer count
+// once it is applied: a nomination starts the client at once, a plain
+// check starts the wait.
+func TestPassiveAnswerAfterChecks(t *testing.T) {
+	for _, nominate := range []bool{true, false} {
+		p := newTestPeer(t)
+		r, srv := passiveRemote(t, p)
+		p.HandleDatagram(t0, client, checkRequest(t, localPwd, nominate))
+		drain(p)
+		now := t0.Add(time.Second)
+		if err := p.SetRemote(now, r, RemoteMedia{}); err != nil {
+			t.Fatal(err)
+		}
+		evs := drain(p)
+		if nominate {
+			if p.dtls == nil || count(evs, Transmit) != 1 {
+				t.Fatalf("nominated before the answer: %+v", evs)
+			}
+			handshake(t, p, srv, now, evs)
+			continue
+		}
+		if p.dtls != nil || !p.Deadline().Equal(now.Add(NominationWait)) {
+			t.Fatalf("deadline %v", p.Deadline())
+		}
 	}
 }
