@@ -117,6 +117,9 @@ func TestPassiveAnswerNominated(t *testing.T) {
 	if p.dtls == nil || count(evs, Transmit) != 2 {
 		t.Fatalf("no ClientHello after USE-CANDIDATE: %+v", evs)
 	}
+	if !logged(evs, "ClientHello sent (we are the DTLS client)") {
+		t.Fatalf("ClientHello not narrated: %+v", evs)
+	}
 	handshake(t, p, srv, now, evs)
 
 	prof := p.Profile()
@@ -201,4 +204,13 @@ func TestPassiveAnswerAfterChecks(t *testing.T) {
 			t.Fatalf("deadline %v", p.Deadline())
 		}
 	}
+}
+
+func logged(evs []Event, msg string) bool {
+	for _, e := range evs {
+		if e.Kind == Log && e.Msg == msg {
+			return true
+		}
+	}
+	return false
 }
