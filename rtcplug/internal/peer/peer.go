@@ -1,5 +1,6 @@
 // Package peer is one WebRTC sender as the server sees it: ICE-lite checks,
-// the DTLS server handshake, SRTP/SRTCP, RTP reordering and VP8 frame
+// the DTLS handshake (server or client, as the answer's a=setup says; role.go),
+// SRTP/SRTCP, RTP reordering and VP8 frame
 // assembly, and the RTCP feedback the server sends back. It is sans-IO: the
 // owner feeds it datagrams and the time, drains its events, and arms one timer
 // at Deadline.
