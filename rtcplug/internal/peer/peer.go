@@ -1,9 +1,8 @@
 // Package peer is one WebRTC sender as the server sees it: ICE-lite checks,
 // the DTLS handshake (server or client, as the answer's a=setup says; role.go),
 // SRTP/SRTCP, RTP reordering and VP8 frame assembly, and the RTCP feedback
-// the server sends back. It is sans-IO: the
-// owner feeds it datagrams and the time, drains its events, and arms one timer
-// at Deadline.
+// the server sends back. It is sans-IO: the owner feeds it datagrams and the
+// time, drains its events, and arms one timer at Deadline.
 //
 //	p.HandleDatagram(now, src, b)   // or p.HandleTimeout(now) once Deadline passed
 //	for ev := p.Next(); ev.Kind != peer.None; ev = p.Next() {
