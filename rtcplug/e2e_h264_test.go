@@ -82,12 +82,6 @@ func newH264Sender(t *testing.T, fmtp string, answering bool) *h264Sender {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
-	if answering {
-		// until the DTLS client role lands
-		if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleClient); err != nil {
-			t.Fatal(err)
-		}
-	}
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)

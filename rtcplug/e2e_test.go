@@ -262,6 +262,9 @@ type pionConfig struct {
 	ipv6    bool // loopback ::1 instead of 127.0.0.1
 	// interceptors turns on pion's defaults: NACK responder, reports, TWCC.
 	interceptors bool
+	// role forces pion's answering DTLS role; 0 keeps its default (passive
+	// toward our ICE-lite offer, so the server is the DTLS client).
+	role webrtc.DTLSRole
 }
 
 func newPion(t *testing.T, profile piondtls.SRTPProtectionProfile) *pionPeer {
@@ -280,8 +283,12 @@ func newPionWith(t *testing.T, cfg pionConfig) *pionPeer {
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
 	se.SetSRTPProtectionProfiles(cfg.profile)
-	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleClient); err != nil {
-		t.Fatal(err)
+	if cfg.role != 0 {
+		// Only the DTLS role tests change this: pion's default is what a
+		// user of pion gets (TestPionDTLSRoles).
+		if err := se.SetAnsweringDTLSRole(cfg.role); err != nil {
+			t.Fatal(err)
+		}
 	}
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {

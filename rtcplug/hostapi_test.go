@@ -278,10 +278,10 @@ func TestWHIPKickAndBadOffer(t *testing.T) {
 		resp.Body.Close()
 		return resp, string(b)
 	}
-	// RFC 8842 §5.3: we are the DTLS server, a passive offerer cannot be.
-	resp, _ := post(strings.ReplaceAll(offer.SDP, "a=setup:actpass", "a=setup:passive"))
+	// RFC 4145 §4: holdconn opens no connection, so nothing could ever flow.
+	resp, _ := post(strings.ReplaceAll(offer.SDP, "a=setup:actpass", "a=setup:holdconn"))
 	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("passive offer: %d", resp.StatusCode)
+		t.Fatalf("holdconn offer: %d", resp.StatusCode)
 	}
 	waitClosed := func(want error) {
 		t.Helper()

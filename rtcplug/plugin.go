@@ -66,6 +66,8 @@ type Plugin struct {
 	states        chan PeerState
 	statesDone    chan struct{}
 	droppedStates atomic.Uint64
+
+	refusals refusalLog // rate limit of the refusal log lines
 }
 
 // maxQueuedStates bounds the OnPeerState calls waiting for a slow callback;

@@ -84,6 +84,7 @@ type wsConn struct {
 
 func (p *Plugin) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !p.track() {
+		p.logRefusal("websocket", "shutting down", "remote", r.RemoteAddr)
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
@@ -99,7 +100,7 @@ func (p *Plugin) serveWS(w http.ResponseWriter, r *http.Request) {
 	hj := &hijackRecorder{ResponseWriter: w}
 	c, err := websocket.Accept(hj, r, opts)
 	if err != nil {
-		p.log.Debug("websocket refused", "remote", r.RemoteAddr, "err", err)
+		p.logRefusal("websocket", err.Error(), "remote", r.RemoteAddr)
 		return
 	}
 	defer c.CloseNow()
@@ -166,6 +167,7 @@ func (s *wsConn) send(typ string, data any) {
 }
 
 func (s *wsConn) sendError(e *signal.Error) {
+	s.p.logRefusal("signaling request", e.Message, "code", e.Code, "remote", s.r.RemoteAddr)
 	s.send(signal.TypeError, e)
 }
 

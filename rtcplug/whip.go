@@ -27,6 +27,7 @@ import (
 
 func (p *Plugin) whipRouter() *chi.Mux {
 	sub := chi.NewRouter()
+	sub.Use(p.logRefusals("WHIP request"))
 	sub.Post("/{conference}", p.whipPost)
 	sub.Options("/{conference}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Accept-Post", "application/sdp")

@@ -24,3 +24,26 @@ func appendCertificateRequest(dst []byte, schemes []uint16) []byte {
 	w.U16(0)
 	return w.B
 }
+
+// certificateRequest is what a client uses from a CertificateRequest.
+type certificateRequest struct {
+	types   []byte
+	schemes []uint16
+}
+
+// parseCertificateRequest parses a CertificateRequest body; the
+// certificate_authorities are checked for framing and ignored.
+func parseCertificateRequest(b []byte) (certificateRequest, error) {
+	var m certificateRequest
+	r := wire.NewReader(b)
+	m.types = r.Vec8()
+	m.schemes = parseU16List(&r, int(r.U16()))
+	cas := r.Sub(int(r.U16()))
+	for cas.OK() && !cas.Empty() {
+		cas.Vec16()
+	}
+	if !r.OK() || !r.Empty() || !cas.OK() || len(m.types) == 0 {
+		return m, alertDecodeError
+	}
+	return m, nil
+}

@@ -19,3 +19,12 @@ func parseCertificateVerify(b []byte) (certificateVerify, error) {
 	}
 	return m, nil
 }
+
+// appendCertificateVerify appends a digitally-signed struct.
+func appendCertificateVerify(dst []byte, scheme uint16, sig []byte) []byte {
+	w := wire.NewBuilder(dst)
+	w.U16(scheme)
+	w.U16(uint16(len(sig)))
+	w.Bytes(sig)
+	return w.B
+}

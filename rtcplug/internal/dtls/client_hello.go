@@ -137,3 +137,67 @@ func offersU16(list []uint16, v uint16) bool {
 	}
 	return false
 }
+
+// append appends a ClientHello body as our client sends it (RFC 5246
+// §7.4.1.2, RFC 6347 §4.2.1): no session ID (we do not resume), null
+// compression, and the extensions a WebRTC server expects. A session
+// ticket is never asked for.
+func (m *clientHello) append(dst []byte) []byte {
+	w := wire.NewBuilder(dst)
+	w.U16(m.version)
+	w.Bytes(m.random)
+	w.U8(uint8(len(m.sessionID)))
+	w.Bytes(m.sessionID)
+	w.U8(uint8(len(m.cookie)))
+	w.Bytes(m.cookie)
+	w.U16(uint16(2 * len(m.cipherSuites)))
+	for _, s := range m.cipherSuites {
+		w.U16(s)
+	}
+	w.U8(uint8(len(m.compressionMethods)))
+	w.Bytes(m.compressionMethods)
+	ext := w.Mark()
+	w.U16(0)
+	u16List := func(typ uint16, list []uint16) {
+		w.U16(typ)
+		w.U16(uint16(2 + 2*len(list)))
+		w.U16(uint16(2 * len(list)))
+		for _, v := range list {
+			w.U16(v)
+		}
+	}
+	if m.supportedGroups != nil {
+		u16List(extSupportedGroups, m.supportedGroups)
+	}
+	if m.hasECPointFormats {
+		w.U16(extECPointFormats)
+		w.U16(uint16(1 + len(m.ecPointFormats)))
+		w.U8(uint8(len(m.ecPointFormats)))
+		w.Bytes(m.ecPointFormats)
+	}
+	if m.signatureSchemes != nil {
+		u16List(extSignatureAlgorithms, m.signatureSchemes)
+	}
+	if m.hasSRTP {
+		w.U16(extUseSRTP)
+		w.U16(uint16(2 + 2*len(m.srtpProfiles) + 1 + len(m.srtpMKI)))
+		w.U16(uint16(2 * len(m.srtpProfiles)))
+		for _, p := range m.srtpProfiles {
+			w.U16(p)
+		}
+		w.U8(uint8(len(m.srtpMKI)))
+		w.Bytes(m.srtpMKI)
+	}
+	if m.extendedMaster {
+		w.U16(extExtendedMasterSecret)
+		w.U16(0)
+	}
+	if m.hasRenegotiation {
+		w.U16(extRenegotiationInfo)
+		w.U16(uint16(1 + len(m.renegotiationInfo)))
+		w.U8(uint8(len(m.renegotiationInfo)))
+		w.Bytes(m.renegotiationInfo)
+	}
+	w.Put16(ext, uint16(w.Len()-ext-2))
+	return w.B
+}

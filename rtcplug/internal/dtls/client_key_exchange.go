@@ -12,3 +12,11 @@ func parseClientKeyExchange(b []byte) ([]byte, error) {
 	}
 	return pub, nil
 }
+
+// appendClientKeyExchange appends ClientECDiffieHellmanPublic.
+func appendClientKeyExchange(dst, public []byte) []byte {
+	w := wire.NewBuilder(dst)
+	w.U8(uint8(len(public)))
+	w.Bytes(public)
+	return w.B
+}

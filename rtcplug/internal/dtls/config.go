@@ -6,7 +6,7 @@ import (
 	"io"
 )
 
-// Config configures a Server. The zero value of every field but Certificate
+// Config configures a Server or a Client. The zero value of every field but Certificate
 // and ExpectedFingerprints has a default.
 type Config struct {
 	// Certificate is our identity (ECDSA P-256). Required.
@@ -15,11 +15,11 @@ type Config struct {
 	Rand io.Reader
 	// MTU is the largest datagram we send; 0 means DefaultMTU.
 	MTU int
-	// CookieSecret keys the HelloVerifyRequest cookie HMAC; nil means 32
-	// bytes read from Rand.
+	// CookieSecret keys the server's HelloVerifyRequest cookie HMAC; nil
+	// means 32 bytes read from Rand. A client ignores it.
 	CookieSecret []byte
-	// ExpectedFingerprints are the client certificate fingerprints from its
-	// SDP; the certificate must match one. Required: a WebRTC server that
+	// ExpectedFingerprints are the peer's certificate fingerprints from its
+	// SDP; the certificate must match one. Required: a WebRTC endpoint that
 	// accepted any certificate would let anyone on the path in.
 	ExpectedFingerprints []Fingerprint
 	// CipherSuites and SRTPProfiles are in our preference order; nil means
@@ -42,7 +42,7 @@ const (
 )
 
 // normalize fills defaults and checks the config.
-func (c Config) normalize() (Config, error) {
+func (c Config) normalize(server bool) (Config, error) {
 	if c.Certificate == nil || c.Certificate.PrivateKey == nil || len(c.Certificate.DER) == 0 {
 		return c, errors.New("dtls: Config.Certificate is required")
 	}
@@ -77,7 +77,9 @@ func (c Config) normalize() (Config, error) {
 	if len(c.CipherSuites) == 0 || len(c.SRTPProfiles) == 0 {
 		return c, errors.New("dtls: no cipher suite or SRTP profile configured")
 	}
-	if c.CookieSecret == nil {
+	if !server {
+		c.CookieSecret = nil // a client makes no cookies
+	} else if c.CookieSecret == nil {
 		c.CookieSecret = make([]byte, 32)
 		if _, err := io.ReadFull(c.Rand, c.CookieSecret); err != nil {
 			return c, err

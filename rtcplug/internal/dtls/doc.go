@@ -1,17 +1,21 @@
-// Package dtls is a DTLS 1.2 server (RFC 6347 over TLS 1.2, RFC 5246) for
-// WebRTC's DTLS-SRTP (RFC 5764), written as a sans-IO state machine.
+// Package dtls is DTLS 1.2 (RFC 6347 over TLS 1.2, RFC 5246) for WebRTC's
+// DTLS-SRTP (RFC 5764), server and client, written as sans-IO state
+// machines.
 //
-// A Server belongs to one client address that ICE has already authenticated.
-// The owner feeds it datagrams and the current time and drains what it
-// produces:
+// A Server or a Client belongs to one peer address that ICE has already
+// authenticated; which one the SDP's a=setup decides (RFC 5763 §5). Both
+// share the record layer, key schedule, message codecs, flights and
+// retransmission (conn), and are driven the same way: the owner feeds
+// datagrams and the current time and drains what they produce (NewClient
+// has already queued the first ClientHello):
 //
 //	err := s.HandleDatagram(now, b)      // or s.HandleTimeout(now) when Deadline passes
 //	for d := s.PollTransmit(); d != nil; d = s.PollTransmit() { send(d) }
 //	for ev, ok := s.PollEvent(); ok; ev, ok = s.PollEvent() { ... }
 //	timer.Reset(s.Deadline().Sub(now))   // zero Deadline: no timer
 //
-// The Server owns no socket, goroutine or clock, and has no package state;
-// randomness comes from Config.Rand. It is not safe for concurrent use.
+// Neither owns a socket, goroutine or clock, and there is no package state;
+// randomness comes from Config.Rand. Neither is safe for concurrent use.
 //
 // What is negotiated, by our preference:
 //   - cipher suites TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
@@ -22,9 +26,17 @@
 //   - secure renegotiation (RFC 5746) answered, renegotiation never done;
 //   - one SRTP protection profile (RFC 5764, RFC 7714).
 //
-// The client must present a certificate whose fingerprint is one of
-// Config.ExpectedFingerprints (the a=fingerprint of its SDP, RFC 8122), and
-// prove the key with CertificateVerify.
+// The peer must present a certificate whose fingerprint is one of
+// Config.ExpectedFingerprints (the a=fingerprint of its SDP, RFC 8122): a
+// client proves the key with CertificateVerify; our client checks the
+// server's certificate before it looks at anything the key signed, and
+// verifies its ServerKeyExchange signature.
+//
+// The Client offers the configured suites and SRTP profiles in preference
+// order, X25519 and P-256, uncompressed points, the signature schemes it
+// verifies, the extended master secret, an empty renegotiation_info, and no
+// session ticket; it answers a HelloVerifyRequest with the cookie, and
+// reassembles the server's flight 4 from fragments in any order.
 //
 // State kept before the cookie exchange (RFC 6347 §4.2.1) is a single bounded
 // buffer for reassembling one ClientHello: browsers send hellos larger than

@@ -18,60 +18,60 @@ const minFragment = 64
 
 // addMessage appends a handshake message to the flight being built and to
 // the transcript.
-func (s *Server) addMessage(typ uint8, epoch uint16, body []byte) {
-	seq := s.sendSeq
-	s.sendSeq++
-	s.flight = append(s.flight, flightMsg{typ: typ, seq: seq, epoch: epoch, body: body})
-	s.transcript = appendTranscript(s.transcript, typ, seq, body)
+func (c *conn) addMessage(typ uint8, epoch uint16, body []byte) {
+	seq := c.sendSeq
+	c.sendSeq++
+	c.flight = append(c.flight, flightMsg{typ: typ, seq: seq, epoch: epoch, body: body})
+	c.transcript = appendTranscript(c.transcript, typ, seq, body)
 }
 
 // startFlight sends a new flight and arms the retransmission timer when the
 // flight expects an answer (RFC 6347 §4.2.4).
-func (s *Server) startFlight(now time.Time, timer bool) {
-	s.rtxCount = 0
-	s.rtxInterval = initialRetransmit
-	s.rtxDeadline = time.Time{}
+func (c *conn) startFlight(now time.Time, timer bool) {
+	c.rtxCount = 0
+	c.rtxInterval = initialRetransmit
+	c.rtxDeadline = time.Time{}
 	if timer {
-		s.rtxDeadline = now.Add(s.rtxInterval)
+		c.rtxDeadline = now.Add(c.rtxInterval)
 	}
-	s.sendFlight()
+	c.sendFlight()
 }
 
 // resendFlight answers a repeated flight from the client with our last
 // flight (RFC 6347 §4.2.4), at most once per minResendGap.
-func (s *Server) resendFlight(now time.Time) {
-	if len(s.flight) == 0 || (!s.lastResend.IsZero() && now.Sub(s.lastResend) < minResendGap) {
+func (c *conn) resendFlight(now time.Time) {
+	if len(c.flight) == 0 || (!c.lastResend.IsZero() && now.Sub(c.lastResend) < minResendGap) {
 		return
 	}
-	s.lastResend = now
-	s.resends++
-	s.sendFlight()
+	c.lastResend = now
+	c.resends++
+	c.sendFlight()
 }
 
 // sendFlight packs the flight into datagrams of at most MTU bytes, several
 // records to a datagram, fragmenting messages that do not fit (RFC 6347
 // §4.2.3). Every transmission uses fresh record sequence numbers.
-func (s *Server) sendFlight() {
-	mtu := s.cfg.MTU
+func (c *conn) sendFlight() {
+	mtu := c.cfg.MTU
 	var d []byte
 	flush := func() {
-		if len(d) > 0 && len(s.tx) < maxQueuedDatagrams {
-			s.tx = append(s.tx, d)
+		if len(d) > 0 && len(c.tx) < maxQueuedDatagrams {
+			c.tx = append(c.tx, d)
 		}
 		d = nil
 	}
 	room := func() int { return mtu - len(d) }
-	for _, m := range s.flight {
+	for _, m := range c.flight {
 		if m.ccs {
 			if room() < recordHeaderLen+1 {
 				flush()
 			}
-			d = s.emit(d, contentChangeCipherSpec, m.epoch, []byte{1})
+			d = c.emit(d, contentChangeCipherSpec, m.epoch, []byte{1})
 			continue
 		}
 		over := recordHeaderLen + handshakeHeaderLen
 		if m.epoch == 1 {
-			over += s.writeCipher.overhead()
+			over += c.writeCipher.overhead()
 		}
 		total := len(m.body)
 		// Keep a message whole when it fits a fresh datagram.
@@ -85,10 +85,10 @@ func (s *Server) sendFlight() {
 				continue
 			}
 			n := min(space, total-off)
-			frag := appendHandshakeHeader(s.scratch[:0], m.typ, total, m.seq, off, n)
+			frag := appendHandshakeHeader(c.scratch[:0], m.typ, total, m.seq, off, n)
 			frag = append(frag, m.body[off:off+n]...)
-			d = s.emit(d, contentHandshake, m.epoch, frag)
-			s.scratch = frag[:0]
+			d = c.emit(d, contentHandshake, m.epoch, frag)
+			c.scratch = frag[:0]
 			off += n
 			if total == 0 {
 				break
@@ -99,11 +99,11 @@ func (s *Server) sendFlight() {
 }
 
 // emit appends one record to the datagram d (allocating it on first use).
-func (s *Server) emit(d []byte, typ uint8, epoch uint16, payload []byte) []byte {
+func (c *conn) emit(d []byte, typ uint8, epoch uint16, payload []byte) []byte {
 	if d == nil {
-		d = make([]byte, 0, s.cfg.MTU)
+		d = make([]byte, 0, c.cfg.MTU)
 	}
-	out, err := s.appendRecord(d, typ, epoch, payload)
+	out, err := c.appendRecord(d, typ, epoch, payload)
 	if err != nil {
 		// Sequence numbers exhausted: nothing more can be sent; the
 		// connection fails on its next write.

@@ -1,55 +1,35 @@
 package dtls
 
 import (
-	"crypto"
 	"crypto/ecdh"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/subtle"
-	"crypto/x509"
 	"time"
 )
 
-// onHandshakeRecord splits a record into handshake fragments. Before a
-// valid cookie only ClientHello fragments are collected, into one bounded
-// buffer; afterwards everything goes through the reassembler.
-func (s *Server) onHandshakeRecord(now time.Time, rh recordHeader, data []byte) error {
-	for len(data) > 0 {
-		h, rest, ok := parseHandshake(data)
-		if !ok {
-			return nil // malformed: drop the rest of the record
-		}
-		data = rest
-		switch s.state {
-		case awaitHello, awaitCookieHello:
-			if err := s.collectHello(now, rh, &h); err != nil {
-				return err
-			}
-		case awaitFlight5, established:
-			if rh.epoch == 0 && (h.typ == typeFinished || int(h.seq) >= int(s.clientFlight)+finishedOffset) {
-				// Finished, and anything at or after its place, comes
-				// protected (RFC 5246 §7.4.9). A plaintext one is forged
-				// and must not take the real one's reassembly slot.
-				continue
-			}
-			switch s.reasm.add(&h, rh.epoch) {
-			case addOld:
-				// The client repeats a flight we already answered: ours
-				// was lost (RFC 6347 §4.2.4). A repeated part of flight 5
-				// while we still collect it is not that: the client has
-				// flight 4 already.
-				if s.state == established || h.seq < s.clientFlight {
-					s.resend = true
-				}
-			case addNew:
-				if err := s.processMessages(); err != nil {
-					return err
-				}
-			}
-		}
-		if s.err != nil {
+// onFragment handles one handshake fragment. Before a valid cookie only
+// ClientHello fragments are collected, into one bounded buffer; afterwards
+// everything goes through the reassembler.
+func (s *Server) onFragment(now time.Time, rh recordHeader, h *handshakeHeader) error {
+	switch s.state {
+	case awaitHello, awaitCookieHello:
+		return s.collectHello(now, rh, h)
+	case awaitFlight5, established:
+		if rh.epoch == 0 && (h.typ == typeFinished || int(h.seq) >= int(s.clientFlight)+finishedOffset) {
+			// Finished, and anything at or after its place, comes
+			// protected (RFC 5246 §7.4.9). A plaintext one is forged
+			// and must not take the real one's reassembly slot.
 			return nil
+		}
+		switch s.reasm.add(h, rh.epoch) {
+		case addOld:
+			// The client repeats a flight we already answered: ours
+			// was lost (RFC 6347 §4.2.4). A repeated part of flight 5
+			// while we still collect it is not that: the client has
+			// flight 4 already.
+			if s.state == established || h.seq < s.clientFlight {
+				s.resend = true
+			}
+		case addNew:
+			return s.processMessages(now)
 		}
 	}
 	return nil
@@ -248,37 +228,16 @@ func (s *Server) chooseProfile(m *clientHello) (uint16, bool) {
 // SHA-256 over client_random || server_random || params (RFC 8422 §5.4).
 func (s *Server) serverKeyExchange() ([]byte, error) {
 	params := appendECDHParams(nil, s.group, s.ecdhKey.PublicKey().Bytes())
-	h := sha256.New()
-	h.Write(s.clientRandom[:])
-	h.Write(s.serverRandom[:])
-	h.Write(params)
-	sig, err := ecdsa.SignASN1(s.cfg.Rand, s.cfg.Certificate.PrivateKey, h.Sum(nil))
+	sig, err := s.sign(s.clientRandom[:], s.serverRandom[:], params)
 	if err != nil {
 		return nil, err
 	}
 	return appendServerKeyExchange(nil, params, sigECDSAP256SHA256, sig), nil
 }
 
-// processMessages handles the client's complete messages in message_seq
-// order. Finished waits for the ChangeCipherSpec before it.
-func (s *Server) processMessages() error {
-	for s.err == nil {
-		p, ok := s.reasm.peek()
-		if !ok || (p.typ == typeFinished && s.readEpoch == 0) {
-			return nil
-		}
-		typ, epoch, body, seq := p.typ, p.epoch, p.body, s.reasm.next
-		s.reasm.pop()
-		if err := s.onMessage(typ, epoch, seq, body); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // onMessage dispatches one message of the client's flight 5 (RFC 5246
 // §7.3): Certificate, ClientKeyExchange, CertificateVerify, then Finished.
-func (s *Server) onMessage(typ uint8, epoch, seq uint16, body []byte) error {
+func (s *Server) onMessage(_ time.Time, typ uint8, epoch, seq uint16, body []byte) error {
 	if s.state != awaitFlight5 {
 		return nil // after the handshake: no renegotiation, ignore
 	}
@@ -305,34 +264,9 @@ func (s *Server) onMessage(typ uint8, epoch, seq uint16, body []byte) error {
 // fingerprints from its SDP (RFC 8122 §5, RFC 8827 §6.5): this, not a CA
 // chain, is what authenticates a WebRTC peer.
 func (s *Server) onClientCertificate(seq uint16, body []byte) error {
-	certs, err := parseCertificate(body)
-	if err != nil {
+	if err := s.acceptPeerCertificate(body); err != nil {
 		return err
 	}
-	if len(certs) == 0 {
-		return alertHandshakeFailure // we need the certificate the SDP names
-	}
-	leaf := certs[0]
-	match := false
-	for _, f := range s.cfg.ExpectedFingerprints {
-		if f.matches(leaf) {
-			match = true
-		}
-	}
-	if !match {
-		return alertBadCertificate
-	}
-	c, err := x509.ParseCertificate(leaf)
-	if err != nil {
-		return alertBadCertificate
-	}
-	switch k := c.PublicKey.(type) {
-	case *ecdsa.PublicKey, *rsa.PublicKey:
-		s.peerKey = k
-	default:
-		return alertUnsupportedCertificate
-	}
-	s.peerCert = append([]byte(nil), leaf...)
 	s.transcript = appendTranscript(s.transcript, typeCertificate, seq, body)
 	s.expect = typeClientKeyExchange
 	return nil
@@ -346,26 +280,13 @@ func (s *Server) onClientKeyExchange(seq uint16, body []byte) error {
 	if err != nil {
 		return err
 	}
-	peer, err := curveOf(s.group).NewPublicKey(pub)
+	pms, err := s.sharedSecret(pub)
 	if err != nil {
-		return alertIllegalParameter
+		return err
 	}
-	pms, err := s.ecdhKey.ECDH(peer)
-	if err != nil {
-		return alertIllegalParameter
-	}
-	s.ecdhKey = nil
 	s.transcript = appendTranscript(s.transcript, typeClientKeyExchange, seq, body)
-	h := s.suite.hash.New()
-	h.Write(s.transcript)
-	s.master = extendedMasterSecret(s.suite.hash, pms, h.Sum(nil))
-	clear(pms)
-	k := deriveKeys(s.suite, s.master, s.clientRandom[:], s.serverRandom[:])
-	if s.readCipher, err = newRecordCipher(s.suite, k.clientKey, k.clientIV); err != nil {
-		return alertInternalError
-	}
-	if s.writeCipher, err = newRecordCipher(s.suite, k.serverKey, k.serverIV); err != nil {
-		return alertInternalError
+	if err := s.installKeys(pms, false); err != nil {
+		return err
 	}
 	s.expect = typeCertificateVerify
 	return nil
@@ -386,79 +307,18 @@ func (s *Server) onCertificateVerify(seq uint16, body []byte) error {
 	return nil
 }
 
-// verifySignature verifies a TLS 1.2 signature made with scheme over
-// message. The scheme must be one we offered and must fit the key.
-func verifySignature(key crypto.PublicKey, scheme uint16, message, sig []byte) error {
-	var hash crypto.Hash
-	switch scheme {
-	case sigECDSAP256SHA256, sigRSAPKCS1SHA256, sigRSAPSSSHA256:
-		hash = crypto.SHA256
-	case sigECDSAP384SHA384, sigRSAPKCS1SHA384, sigRSAPSSSHA384:
-		hash = crypto.SHA384
-	case sigECDSAP521SHA512, sigRSAPKCS1SHA512, sigRSAPSSSHA512:
-		hash = crypto.SHA512
-	default:
-		return alertIllegalParameter
-	}
-	h := hash.New()
-	h.Write(message)
-	digest := h.Sum(nil)
-	switch k := key.(type) {
-	case *ecdsa.PublicKey:
-		if scheme&0xff != 0x03 {
-			return alertIllegalParameter
-		}
-		if !ecdsa.VerifyASN1(k, digest, sig) {
-			return alertDecryptError
-		}
-	case *rsa.PublicKey:
-		var err error
-		switch scheme >> 8 {
-		case 0x08:
-			err = rsa.VerifyPSS(k, hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-		default:
-			if scheme&0xff != 0x01 {
-				return alertIllegalParameter
-			}
-			err = rsa.VerifyPKCS1v15(k, hash, digest, sig)
-		}
-		if err != nil {
-			return alertDecryptError
-		}
-	default:
-		return alertUnsupportedCertificate
-	}
-	return nil
-}
-
 // onFinished checks the client's verify_data (constant time) and sends
 // flight 6: ChangeCipherSpec and our Finished (RFC 5246 §7.4.9). Flight 6
 // has no timer: it is repeated only when the client repeats flight 5
 // (RFC 6347 §4.2.4).
 func (s *Server) onFinished(seq uint16, body []byte) error {
-	vd, err := parseFinished(body)
-	if err != nil {
+	if err := s.checkFinished(labelClientFinished, body); err != nil {
 		return err
 	}
-	want := finishedVerifyData(s.suite.hash, s.master, labelClientFinished, s.transcript)
-	if subtle.ConstantTimeCompare(vd, want) != 1 {
-		return alertDecryptError
-	}
 	s.transcript = appendTranscript(s.transcript, typeFinished, seq, body)
-	ours := finishedVerifyData(s.suite.hash, s.master, labelServerFinished, s.transcript)
-
 	s.flight = s.flight[:0]
-	s.flight = append(s.flight, flightMsg{ccs: true, epoch: 0})
-	s.writeEpoch = 1
-	s.addMessage(typeFinished, 1, ours)
-	s.transcript = nil
-	s.state = established
+	s.addFinished(labelServerFinished)
 	s.startFlight(time.Time{}, false)
-	s.pushEvent(Event{
-		Kind:            HandshakeComplete,
-		CipherSuite:     s.suite.id,
-		SRTPProfile:     s.srtpProfile,
-		PeerCertificate: append([]byte(nil), s.peerCert...),
-	})
+	s.complete()
 	return nil
 }

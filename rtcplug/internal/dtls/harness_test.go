@@ -132,6 +132,18 @@ func newLossy(seed uint64, stream uint64, drop, reorder float64) *lossy {
 	return &lossy{rng: rand.New(rand.NewPCG(seed, stream)), drop: drop, reorder: reorder}
 }
 
+// link returns a send function for one direction: each datagram is
+// dropped or handed to deliver after its delay, on the (fake) clock.
+func (l *lossy) link(deliver func([]byte)) func([]byte) {
+	return func(b []byte) {
+		ok, delay := l.fate()
+		if !ok {
+			return
+		}
+		time.AfterFunc(delay, func() { deliver(b) })
+	}
+}
+
 // fate returns whether to deliver and the delay.
 func (l *lossy) fate() (bool, time.Duration) {
 	if l == nil {
@@ -155,7 +167,6 @@ func (l *lossy) fate() (bool, time.Duration) {
 type pipeResult struct {
 	clientErr                                  error
 	serverErr                                  error
-	events                                     []Event
 	clientEKM                                  []byte
 	serverEKM                                  []byte
 	clientSRTP                                 uint16
@@ -169,8 +180,7 @@ type pipeResult struct {
 	server                                     *Server
 	client                                     *piondtls.Conn
 
-	mu   sync.Mutex // guards the Server and events while the loop runs
-	kick chan struct{}
+	eventLog // the server's events; its lock also guards the Server while the loop runs
 }
 
 // do runs f on the server (under the loop's lock) and wakes the loop so
@@ -180,13 +190,6 @@ func (r *pipeResult) do(f func(s *Server)) {
 	f(r.server)
 	r.mu.Unlock()
 	r.kick <- struct{}{}
-}
-
-// eventsCopy returns the events so far.
-func (r *pipeResult) eventsCopy() []Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Event(nil), r.events...)
 }
 
 type pipeOptions struct {
@@ -221,16 +224,23 @@ func mustFingerprint(t testing.TB, c *Certificate) Fingerprint {
 
 // baseClientConfig is a pion client as pion/webrtc configures one.
 func baseClientConfig(cert tls.Certificate, serverFP string) *piondtls.Config {
+	return basePionConfig(cert, serverFP)
+}
+
+// basePionConfig is what pion/webrtc gives pion/dtls in either role: our
+// certificate, the extended master secret required, and the peer's
+// certificate checked by its SDP fingerprint instead of a CA chain.
+func basePionConfig(cert tls.Certificate, peerFP string) *piondtls.Config {
 	return &piondtls.Config{
 		Certificates:         []tls.Certificate{cert},
 		ExtendedMasterSecret: piondtls.RequireExtendedMasterSecret,
 		InsecureSkipVerify:   true,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			if len(raw) == 0 {
-				return errors.New("no server certificate")
+				return errors.New("no peer certificate")
 			}
-			if (&Certificate{DER: raw[0]}).Fingerprint() != serverFP {
-				return errors.New("server fingerprint mismatch")
+			if (&Certificate{DER: raw[0]}).Fingerprint() != peerFP {
+				return errors.New("peer fingerprint mismatch")
 			}
 			return nil
 		},
@@ -248,83 +258,24 @@ func runPipe(t *testing.T, o pipeOptions) *pipeResult {
 	if o.timeout == 0 {
 		o.timeout = 3 * time.Minute
 	}
-	res := &pipeResult{kick: make(chan struct{})}
+	res := &pipeResult{eventLog: eventLog{kick: make(chan struct{})}}
 	srv, err := NewServer(o.serverCfg, netip.MustParseAddrPort("192.0.2.1:5000"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.server = srv
 	var recMu sync.Mutex
-	inbox := make(chan []byte, 256)
-	toServer := func(b []byte) {
+	var lp *loop
+	toServer := o.c2s.link(func(b []byte) { lp.deliver(b) })
+	cc := newMemConn(func(b []byte) {
 		recMu.Lock()
 		res.c2s = append(res.c2s, b)
 		recMu.Unlock()
-		ok, delay := o.c2s.fate()
-		if !ok {
-			return
-		}
-		time.AfterFunc(delay, func() {
-			select {
-			case inbox <- b:
-			default:
-			}
-		})
-	}
-	cc := newMemConn(toServer)
-	toClient := func(b []byte) {
-		ok, delay := o.s2c.fate()
-		if !ok {
-			return
-		}
-		time.AfterFunc(delay, func() { cc.deliver(b) })
-	}
-
+		toServer(b)
+	})
 	// The server's owner: one goroutine feeding datagrams and timeouts and
 	// draining output, as the peer glue does.
-	stop := make(chan struct{})
-	serverDone := make(chan struct{})
-	mu := &res.mu
-	go func() {
-		defer close(serverDone)
-		timer := time.NewTimer(time.Hour)
-		defer timer.Stop()
-		for {
-			mu.Lock()
-			for d := srv.PollTransmit(); d != nil; d = srv.PollTransmit() {
-				res.serverDgram++
-				toClient(append([]byte(nil), d...))
-				d[0] = 0 // catch retention of a returned datagram
-			}
-			for ev, ok := srv.PollEvent(); ok; ev, ok = srv.PollEvent() {
-				res.events = append(res.events, ev)
-			}
-			dl := srv.Deadline()
-			mu.Unlock()
-			var tc <-chan time.Time
-			if !dl.IsZero() {
-				timer.Reset(time.Until(dl))
-				tc = timer.C
-			}
-			select {
-			case b := <-inbox:
-				res.clientDgram++
-				mu.Lock()
-				res.serverErr = srv.HandleDatagram(time.Now(), b)
-				mu.Unlock()
-			case <-tc:
-				mu.Lock()
-				before := srv.rtxCount
-				srv.HandleTimeout(time.Now())
-				res.serverRetx += srv.rtxCount - before
-				mu.Unlock()
-			case <-res.kick:
-			case <-stop:
-				return
-			}
-		}
-	}()
-
+	lp = startLoop(srv, &srv.conn, &res.mu, o.s2c.link(cc.deliver), &res.events, res.kick)
 	client, err := piondtls.Client(cc, cc.peer, o.clientCfg)
 	if err != nil {
 		t.Fatal(err)
@@ -354,15 +305,15 @@ func runPipe(t *testing.T, o pipeOptions) *pipeResult {
 		// Let the server see whatever alert is on the way.
 		time.Sleep(100 * time.Millisecond)
 	}
-	mu.Lock()
+	res.mu.Lock()
 	if o.ekmLen > 0 {
 		res.serverEKM, _ = srv.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", nil, o.ekmLen)
 	}
-	mu.Unlock()
+	res.mu.Unlock()
 	_ = client.Close()
 	time.Sleep(100 * time.Millisecond)
-	close(stop)
-	<-serverDone
+	lp.close()
+	res.serverRetx, res.serverDgram, res.clientDgram, res.serverErr = lp.retx, lp.sent, lp.received, lp.err
 	res.serverResends = srv.resends
 	if o.c2s != nil {
 		res.c2sTotal, res.c2sDropped = o.c2s.total, o.c2s.dropped
@@ -373,7 +324,99 @@ func runPipe(t *testing.T, o pipeOptions) *pipeResult {
 	return res
 }
 
-func (r *pipeResult) event(k EventKind) (Event, bool) {
+// loop owns one of our endpoints as the peer glue does: one goroutine
+// feeding it datagrams and timeouts and draining its output.
+type loop struct {
+	inbox chan []byte
+	stop  chan struct{}
+	done  chan struct{}
+	// counters, read after close
+	retx, sent, received int
+	err                  error
+	completed            time.Time // when HandshakeComplete came out
+}
+
+// startLoop runs ep (whose shared state is c) until close. mu guards ep and
+// events; send takes each datagram ep transmits; a value on kick makes the
+// loop send what a caller queued under mu.
+func startLoop(ep endpoint, c *conn, mu *sync.Mutex, send func([]byte), events *[]Event, kick chan struct{}) *loop {
+	l := &loop{inbox: make(chan []byte, 256), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		timer := time.NewTimer(time.Hour)
+		defer timer.Stop()
+		for {
+			mu.Lock()
+			for d := ep.PollTransmit(); d != nil; d = ep.PollTransmit() {
+				l.sent++
+				send(append([]byte(nil), d...))
+				d[0] = 0 // catch retention of a returned datagram
+			}
+			for ev, ok := ep.PollEvent(); ok; ev, ok = ep.PollEvent() {
+				if ev.Kind == HandshakeComplete {
+					l.completed = time.Now()
+				}
+				*events = append(*events, ev)
+			}
+			dl := ep.Deadline()
+			mu.Unlock()
+			var tc <-chan time.Time
+			if !dl.IsZero() {
+				timer.Reset(time.Until(dl))
+				tc = timer.C
+			}
+			select {
+			case b := <-l.inbox:
+				l.received++
+				mu.Lock()
+				l.err = ep.HandleDatagram(time.Now(), b)
+				mu.Unlock()
+			case <-tc:
+				mu.Lock()
+				before := c.rtxCount
+				ep.HandleTimeout(time.Now())
+				l.retx += c.rtxCount - before
+				mu.Unlock()
+			case <-kick:
+			case <-l.stop:
+				return
+			}
+		}
+	}()
+	return l
+}
+
+// deliver hands the loop a datagram; it is dropped if the loop is behind
+// (as UDP would).
+func (l *loop) deliver(b []byte) {
+	select {
+	case l.inbox <- b:
+	default:
+	}
+}
+
+// close stops the loop and waits for it.
+func (l *loop) close() {
+	close(l.stop)
+	<-l.done
+}
+
+// eventLog collects the events of our endpoint in a pipe test.
+type eventLog struct {
+	mu     sync.Mutex // guards events, and the endpoint while its loop runs
+	events []Event
+	kick   chan struct{}
+}
+
+// eventsCopy returns the events so far.
+func (r *eventLog) eventsCopy() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events...)
+}
+
+// event returns the first event of kind k.
+func (r *eventLog) event(k EventKind) (Event, bool) {
 	for _, ev := range r.eventsCopy() {
 		if ev.Kind == k {
 			return ev, true

@@ -295,15 +295,7 @@ func TestHandshakeTimeout(t *testing.T) {
 		s.HandleTimeout(d)
 		drain(s)
 	}
-	want := []time.Duration{1, 2, 4, 8, 16, 32}
-	if len(gaps) != len(want) {
-		t.Fatalf("gaps %v", gaps)
-	}
-	for i := range want {
-		if gaps[i] != want[i]*time.Second {
-			t.Fatalf("gaps %v", gaps)
-		}
-	}
+	checkBackoff(t, gaps)
 	ev, ok := s.PollEvent()
 	if !ok || ev.Kind != Failed || ev.Err != errHandshakeTimeout {
 		t.Fatalf("event %+v", ev)

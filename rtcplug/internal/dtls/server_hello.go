@@ -2,13 +2,22 @@ package dtls
 
 import "github.com/nutsbolts/webrtc/rtcplug/internal/wire"
 
-// serverHello is the ServerHello we send (RFC 5246 §7.4.1.3).
+// serverHello is a ServerHello (RFC 5246 §7.4.1.3): the one our server
+// sends, or what our client reads from the peer's. Slices point into the
+// message body.
 type serverHello struct {
-	random        []byte
-	cipherSuite   uint16
-	srtpProfile   uint16
-	ecPointFormat bool // answer ec_point_formats only if the client sent it (RFC 8422 §5.2)
-	renegotiation bool // the client signalled RFC 5746 (extension or SCSV)
+	version           uint16
+	random            []byte
+	cipherSuite       uint16
+	srtpProfile       uint16
+	srtpMKI           []byte
+	hasSRTP           bool
+	ecPointFormat     bool // answer ec_point_formats only if the client sent it (RFC 8422 §5.2)
+	ecPointFormats    []byte
+	renegotiation     bool // the client signalled RFC 5746 (extension or SCSV)
+	renegotiationInfo []byte
+	extendedMaster    bool
+	compression       uint8
 }
 
 // append appends the body. server_version is DTLS 1.2; the
@@ -46,4 +55,67 @@ func (m *serverHello) append(dst []byte) []byte {
 	}
 	w.Put16(ext, uint16(w.Len()-ext-2))
 	return w.B
+}
+
+// parseServerHello parses a ServerHello body. A ServerHello may only carry
+// extensions the client offered (RFC 5246 §7.4.1.4); anything else, and any
+// repeat, is an error.
+func parseServerHello(b []byte) (*serverHello, error) {
+	m := &serverHello{}
+	r := wire.NewReader(b)
+	m.version = r.U16()
+	m.random = r.Bytes(randomLen)
+	sid := r.Vec8()
+	m.cipherSuite = r.U16()
+	m.compression = r.U8()
+	if !r.OK() || len(sid) > maxSessionIDLen {
+		return nil, alertDecodeError
+	}
+	if r.Empty() {
+		return m, nil
+	}
+	exts := r.Sub(int(r.U16()))
+	if !r.OK() || !r.Empty() {
+		return nil, alertDecodeError
+	}
+	var seen [4]bool
+	for !exts.Empty() {
+		typ := exts.U16()
+		e := exts.Sub(int(exts.U16()))
+		if !exts.OK() {
+			return nil, alertDecodeError
+		}
+		var i int
+		switch typ {
+		case extRenegotiationInfo:
+			i = 0
+			m.renegotiationInfo = e.Vec8()
+			m.renegotiation = true
+		case extExtendedMasterSecret:
+			i = 1
+			m.extendedMaster = true
+		case extUseSRTP:
+			i = 2
+			list := parseU16List(&e, int(e.U16()))
+			m.srtpMKI = e.Vec8()
+			if len(list) != 1 {
+				return nil, alertIllegalParameter // exactly one profile (RFC 5764 §4.1.1)
+			}
+			m.srtpProfile, m.hasSRTP = list[0], true
+		case extECPointFormats:
+			i = 3
+			m.ecPointFormats = e.Vec8()
+			m.ecPointFormat = true
+		default:
+			return nil, alertUnsupportedExtension
+		}
+		if seen[i] {
+			return nil, alertIllegalParameter
+		}
+		seen[i] = true
+		if !e.OK() || !e.Empty() {
+			return nil, alertDecodeError
+		}
+	}
+	return m, nil
 }

@@ -28,3 +28,34 @@ func appendServerKeyExchange(dst, params []byte, scheme uint16, sig []byte) []by
 	w.Bytes(sig)
 	return w.B
 }
+
+// serverKeyExchange is a parsed ServerKeyExchange: the ECDHE parameters and
+// their signature (RFC 8422 §5.4). params is the signed part.
+type serverKeyExchange struct {
+	group     uint16
+	public    []byte
+	params    []byte
+	scheme    uint16
+	signature []byte
+}
+
+func parseServerKeyExchange(b []byte) (serverKeyExchange, error) {
+	var m serverKeyExchange
+	r := wire.NewReader(b)
+	curveType := r.U8()
+	m.group = r.U16()
+	m.public = r.Vec8()
+	if !r.OK() {
+		return m, alertDecodeError
+	}
+	m.params = b[:len(b)-r.Len()]
+	m.scheme = r.U16()
+	m.signature = r.Vec16()
+	if !r.OK() || !r.Empty() || len(m.public) == 0 || len(m.signature) == 0 {
+		return m, alertDecodeError
+	}
+	if curveType != curveTypeNamed {
+		return m, alertIllegalParameter
+	}
+	return m, nil
+}

@@ -161,7 +161,7 @@ func TestKeySchedule(t *testing.T) {
 	}
 
 	x := vf["rfc5705-exporter"]
-	srv := &Server{state: established, master: ms, suite: s}
+	srv := &Server{conn: conn{state: established, master: ms, suite: s}}
 	copy(srv.clientRandom[:], cr)
 	copy(srv.serverRandom[:], sr)
 	for name, n := range map[string]int{"ekm-60": 60, "ekm-56": 56, "ekm-88": 88} {

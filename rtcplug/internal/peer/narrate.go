@@ -20,6 +20,8 @@ const (
 	hsClientHello        = 1
 	hsServerHello        = 2
 	hsHelloVerifyRequest = 3
+	hsCertificate        = 11
+	hsClientKeyExchange  = 16
 )
 
 // firstHandshake returns the content type of the first record in b and, for
@@ -63,6 +65,11 @@ func describeFlight(b []byte, datagrams int, retransmit bool) string {
 		what = fmt.Sprintf("ClientHello with a valid cookie; flight 4 sent (ServerHello, Certificate, ServerKeyExchange, CertificateRequest, ServerHelloDone) in %d datagram(s)", datagrams)
 	case ct == ctChangeCipherSpec:
 		what = "client flight 5 verified; flight 6 sent (ChangeCipherSpec, Finished)"
+	// As the DTLS client (the answer said a=setup:passive):
+	case hs == hsClientHello:
+		what = "ClientHello sent (we are the DTLS client)"
+	case hs == hsCertificate || hs == hsClientKeyExchange:
+		what = fmt.Sprintf("server flight 4 verified, certificate matches the answer; flight 5 sent (Certificate, ClientKeyExchange, CertificateVerify, ChangeCipherSpec, Finished) in %d datagram(s)", datagrams)
 	case ct == ctAlert:
 		what = "DTLS alert sent"
 	}

@@ -1,8 +1,8 @@
 // Package peer is one WebRTC sender as the server sees it: ICE-lite checks,
-// the DTLS server handshake, SRTP/SRTCP, RTP reordering and VP8 frame
-// assembly, and the RTCP feedback the server sends back. It is sans-IO: the
-// owner feeds it datagrams and the time, drains its events, and arms one timer
-// at Deadline.
+// the DTLS handshake (server or client, as the answer's a=setup says; role.go),
+// SRTP/SRTCP, RTP reordering and VP8 frame assembly, and the RTCP feedback
+// the server sends back. It is sans-IO: the owner feeds it datagrams and the
+// time, drains its events, and arms one timer at Deadline.
 //
 //	p.HandleDatagram(now, src, b)   // or p.HandleTimeout(now) once Deadline passed
 //	for ev := p.Next(); ev.Kind != peer.None; ev = p.Next() {
@@ -176,7 +176,8 @@ type Peer struct {
 
 	bound    []netip.AddrPort // ICE-authenticated addresses
 	dest     netip.AddrPort   // where we send DTLS and RTCP
-	dtls     *dtls.Server
+	dtls     dtlsConn
+	role     dtlsRole
 	srtpUp   bool
 	profile  srtp.Profile
 	srtpIn   *srtp.Context
@@ -270,11 +271,9 @@ func (p *Peer) SetRemote(now time.Time, r sdp.Remote, media RemoteMedia) error {
 	if p.state.Done() {
 		return errors.New("peer: closed")
 	}
-	switch r.Setup {
-	case "", "active", "actpass":
-		// We are the DTLS server; the client must be the client (RFC 8842 §5.3).
-	default:
-		return fmt.Errorf("peer: answer has a=setup:%s; the server only accepts an active client", r.Setup)
+	client, err := roleFor(r.Setup)
+	if err != nil {
+		return err
 	}
 	if len(r.Fingerprints) == 0 {
 		return errors.New("peer: answer has no fingerprint")
@@ -293,6 +292,7 @@ func (p *Peer) SetRemote(now time.Time, r sdp.Remote, media RemoteMedia) error {
 	p.expected = fps
 	p.remote = r
 	p.remoteSet = true
+	p.role.client = client
 	ssrcs := media.VideoSSRCs
 	if len(ssrcs) > 4 {
 		ssrcs = ssrcs[:4]
@@ -301,7 +301,8 @@ func (p *Peer) SetRemote(now time.Time, r sdp.Remote, media RemoteMedia) error {
 	p.nack = media.NACK
 	p.setVideoCodec(r)
 	p.ice.SetRemoteCredentials(r.ICEUfrag, r.ICEPwd)
-	p.logf("answer applied: video PT %d, audio PT %d, %d fingerprint(s)", r.VideoPT, r.AudioPT, len(fps))
+	p.logf("answer applied: %s PT %d, audio PT %d, %d fingerprint(s), we are the DTLS %s", p.codecName(), r.VideoPT, r.AudioPT, len(fps), p.role)
+	p.onRemoteSet(now)
 	return nil
 }
 
@@ -404,6 +405,7 @@ func (p *Peer) Deadline() time.Time {
 	if p.dtls != nil {
 		add(p.dtls.Deadline())
 	}
+	add(p.roleDeadline())
 	if p.srtpUp {
 		if p.pliSSRC() != 0 {
 			add(p.pliDue)
@@ -430,6 +432,7 @@ func (p *Peer) HandleTimeout(now time.Time) {
 		p.close(now, errors.New("peer: consent expired"))
 		return
 	}
+	p.roleTimeout(now)
 	if p.dtls != nil {
 		if d := p.dtls.Deadline(); !d.IsZero() && !now.Before(d) {
 			p.dtls.HandleTimeout(now)
@@ -508,6 +511,7 @@ func (p *Peer) handleSTUN(now time.Time, src netip.AddrPort, b []byte) {
 	if p.state == StateNew {
 		p.setState(StateChecking, nil)
 	}
+	p.onChecked(now, src, res.Nominated)
 }
 
 func (p *Peer) handleDTLS(now time.Time, src netip.AddrPort, b []byte) {
@@ -516,19 +520,9 @@ func (p *Peer) handleDTLS(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.Dropped++
 		return
 	}
-	if p.dtls == nil {
-		s, err := dtls.NewServer(dtls.Config{
-			Certificate:          p.cfg.Certificate,
-			Rand:                 p.cfg.Rand,
-			ExpectedFingerprints: p.expected,
-		}, src)
-		if err != nil {
-			p.fail(fmt.Errorf("peer: dtls: %w", err))
-			return
-		}
-		p.dtls = s
-		p.dest = src
-		p.logf("first DTLS record from %s: DTLS server started", src)
+	if p.dtls == nil && !p.startServer(src) {
+		p.stats.Dropped++
+		return
 	}
 	if p.state != StateConnected {
 		if d := describeIncoming(b); d != "" {
@@ -570,7 +564,7 @@ func (p *Peer) drainDTLS(now time.Time) {
 	for ev, ok := p.dtls.PollEvent(); ok; ev, ok = p.dtls.PollEvent() {
 		switch ev.Kind {
 		case dtls.HandshakeComplete:
-			p.logf("DTLS handshake complete: cipher suite %#04x, SRTP profile %#04x, client certificate matches the answer", ev.CipherSuite, ev.SRTPProfile)
+			p.logf("DTLS handshake complete: cipher suite %#04x, SRTP profile %#04x, the peer's certificate matches the answer", ev.CipherSuite, ev.SRTPProfile)
 			p.info.cipher = ev.CipherSuite
 			if err := p.startSRTP(now, srtp.Profile(ev.SRTPProfile)); err != nil {
 				p.fail(err)
@@ -590,7 +584,7 @@ func (p *Peer) drainDTLS(now time.Time) {
 }
 
 // startSRTP derives the SRTP keys from the DTLS exporter (RFC 5764 §4.2): we
-// decrypt with the client's write key and encrypt our RTCP with the server's.
+// decrypt with the peer's write key and encrypt our RTCP with ours (srtpKeys).
 func (p *Peer) startSRTP(now time.Time, prof srtp.Profile) error {
 	km, err := p.dtls.ExportKeyingMaterial(srtpLabel, nil, srtp.KeyingMaterialLen(prof))
 	if err != nil {
@@ -600,10 +594,11 @@ func (p *Peer) startSRTP(now time.Time, prof srtp.Profile) error {
 	if err != nil {
 		return fmt.Errorf("peer: srtp keys: %w", err)
 	}
-	if p.srtpIn, err = srtp.NewContext(prof, ck, cs); err != nil {
+	inKey, inSalt, outKey, outSalt := p.srtpKeys(ck, cs, sk, ss)
+	if p.srtpIn, err = srtp.NewContext(prof, inKey, inSalt); err != nil {
 		return fmt.Errorf("peer: srtp: %w", err)
 	}
-	if p.srtpOut, err = srtp.NewContext(prof, sk, ss); err != nil {
+	if p.srtpOut, err = srtp.NewContext(prof, outKey, outSalt); err != nil {
 		return fmt.Errorf("peer: srtp: %w", err)
 	}
 	p.profile = prof

@@ -84,22 +84,7 @@ func stateOf(evs []Event) (State, bool) {
 }
 
 func bindingRequest(t testing.TB, pwd string) []byte {
-	t.Helper()
-	var m stun.Message
-	m.Reset()
-	m.SetType(stun.TypeBindingRequest)
-	if err := m.NewTransactionID(rand.Reader); err != nil {
-		t.Fatal(err)
-	}
-	m.AddUsername(localUfrag + ":" + remoteUfrag)
-	m.AddPriority(0x6e7f1eff)
-	m.AddICEControlling(42)
-	m.AddIntegrity([]byte(pwd))
-	m.AddFingerprint()
-	if err := m.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Clone(m.Raw)
+	return checkRequest(t, pwd, false)
 }
 
 func TestICEBindsOnlyAuthenticated(t *testing.T) {
@@ -176,9 +161,9 @@ func TestDTLSBeforeAnswerDropped(t *testing.T) {
 func TestSetRemoteChecks(t *testing.T) {
 	p := newTestPeer(t)
 	r := remote()
-	r.Setup = "passive"
+	r.Setup = "holdconn"
 	if p.SetRemote(t0, r, RemoteMedia{}) == nil {
-		t.Fatal("passive client accepted")
+		t.Fatal("holdconn accepted")
 	}
 	r = remote()
 	r.Fingerprints = nil

@@ -125,13 +125,14 @@ var (
 // those the offer lists; the first
 // opus audio section is accepted likewise when it is bundled with the video
 // (the server runs one transport). Every other section is rejected with port
-// 0 (RFC 8829 §5.3.1). The server is ICE-lite and passive (the DTLS server,
-// RFC 5763 §5), receives only (recvonly, or inactive where the offer does
+// 0 (RFC 8829 §5.3.1). The server is ICE-lite, takes the DTLS role the
+// offer leaves it (answerSetup), receives only (recvonly, or inactive where the offer does
 // not send), and lists the accepted mids in a=group:BUNDLE when the offer
 // bundles.
 //
-// Errors name the offer's problem (no video codec the server takes, no ICE credentials, no usable
-// fingerprint, setup:passive) in the same words as Session.Remote.
+// Errors name the offer's problem (no video codec the server takes, no ICE
+// credentials, no usable fingerprint, setup:holdconn) in the same words as
+// Session.Remote.
 func BuildAnswer(offer *Session, p AnswerParams) (string, error) {
 	if offer == nil {
 		return "", ErrNilOffer
@@ -150,11 +151,9 @@ func BuildAnswer(offer *Session, p AnswerParams) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// RFC 5763 §5: the offerer says actpass (or active); a passive offerer
-	// would make both ends DTLS servers.
-	switch offer.Media[offer.transport(vi)].Setup {
-	case SetupPassive, SetupHoldConn:
-		return "", &descError{role: "offer", reason: ErrSetupConflict}
+	setup, err := answerSetup(offer.Media[offer.transport(vi)].Setup)
+	if err != nil {
+		return "", err
 	}
 	group, bundled := offer.bundleOf(offer.Media[vi].Mid)
 	if ai >= 0 && (p.RejectAudio || !bundled || !contains(group, offer.Media[ai].Mid)) {
@@ -173,7 +172,7 @@ func BuildAnswer(offer *Session, p AnswerParams) (string, error) {
 		}
 		w.line(string(b))
 	}
-	t := transport{ufrag: p.ICEUfrag, pwd: p.ICEPwd, fp: fp, setup: SetupPassive, cands: p.Candidates}
+	t := transport{ufrag: p.ICEUfrag, pwd: p.ICEPwd, fp: fp, setup: setup, cands: p.Candidates}
 	for i := range offer.Media {
 		m := &offer.Media[i]
 		switch i {
@@ -301,4 +300,19 @@ func (w *writer) candidates(t *transport) {
 		w.b = append(w.b, '\r', '\n')
 	}
 	w.line("a=end-of-candidates")
+}
+
+// answerSetup is our a=setup for an offer's (RFC 5763 §5, RFC 8842 §5.2):
+// to actpass, active or nothing (RFC 8842 §5.3 reads a missing one as
+// active) we answer passive and are the DTLS server, as browsers expect of
+// an ICE-lite answerer; to passive we answer active and are the client.
+// holdconn opens no connection.
+func answerSetup(offered string) (string, error) {
+	switch offered {
+	case SetupPassive:
+		return SetupActive, nil
+	case SetupHoldConn:
+		return "", &descError{role: "offer", reason: ErrSetupConflict}
+	}
+	return SetupPassive, nil
 }

@@ -442,7 +442,7 @@ func TestBuildAnswerErrors(t *testing.T) {
 		{"a=rtpmap:100 VP8/90000", "a=rtpmap:100 H264/90000", ErrNoVP8, "sdp: offer has no video codec the server accepts (VP8)"},
 		{"a=ice-ufrag:ABCD\r\n", "", ErrNoICECredentials, "sdp: offer has no ICE credentials"},
 		{"a=fingerprint:sha-256 " + chromiumFingerprint + "\r\n", "", ErrNoFingerprint, "sdp: offer has no DTLS fingerprint"},
-		{"a=setup:active", "a=setup:passive", ErrSetupConflict, "sdp: offer asks the server to be the DTLS client"},
+		{"a=setup:active", "a=setup:holdconn", ErrSetupConflict, "sdp: offer has a=setup:holdconn, which opens no DTLS connection"},
 	} {
 		o, err := Parse(strings.Replace(answerSDP, tc.old, tc.new, 1))
 		if err != nil {

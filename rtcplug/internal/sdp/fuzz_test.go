@@ -55,6 +55,9 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("answer has %d sections, offer %d", len(a.Media), len(s.Media))
 		}
 		ar, err := a.Remote()
+		if errors.Is(err, ErrAllInactive) {
+			return // an offer that sends nothing gets an answer that is all inactive
+		}
 		if err != nil || ar.VideoPT != r.VideoPT || ar.VideoMid != r.VideoMid {
 			t.Fatalf("answer Remote %+v %v, offer %+v", ar, err, r)
 		}

@@ -52,8 +52,8 @@ func TestInteropPionParsesOffer(t *testing.T) {
 // pion/webrtc answers our offer with a sending VP8 track, and Remote reads
 // the answer. A full pion agent answering an ice-lite actpass offer picks
 // setup:passive unless told otherwise (it makes the lite side the DTLS
-// client), so the answering role is set to client, as a pion peer talking
-// to the server must do.
+// client, which the server then is); with its answering role set to client
+// it says active.
 func TestInteropPionAnswersOffer(t *testing.T) {
 	for _, role := range []webrtc.DTLSRole{webrtc.DTLSRoleClient, 0} {
 		want := sdp.SetupActive

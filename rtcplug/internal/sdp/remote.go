@@ -19,7 +19,8 @@ var (
 	ErrNoVideoCodec = errors.New("has no video codec the server accepts")
 	// ErrNoVP8 is the old name of ErrNoVideoCodec.
 	ErrNoVP8         = ErrNoVideoCodec
-	ErrSetupConflict = errors.New("asks the server to be the DTLS client")
+	ErrSetupConflict = errors.New("has a=setup:holdconn, which opens no DTLS connection")
+	ErrAllInactive   = errors.New("has every media section inactive: nothing can flow")
 )
 
 // descError names which description (offer or answer) failed and why.
@@ -173,6 +174,11 @@ func (s *Session) remote(role string, codecs []string, byPreference bool) (Remot
 	// A payload type cannot be both (RFC 8843 §9.1); audio keeps its own.
 	r.VideoFormats = slices.DeleteFunc(r.VideoFormats, func(f VideoFormat) bool { return r.AudioPT != 0 && f.PT == r.AudioPT })
 
+	// An answer that turns everything off can never carry media; an offer
+	// is answered inactive where it does not send (BuildAnswer).
+	if role == "answer" && s.allInactive() {
+		return Remote{}, -1, -1, &descError{role: role, reason: ErrAllInactive}
+	}
 	t := &s.Media[s.transport(vi)]
 	if t.ICEUfrag == "" || t.ICEPwd == "" {
 		return Remote{}, -1, -1, &descError{role: role, reason: ErrNoICECredentials}
@@ -278,3 +284,14 @@ func checkCredentials(ufrag, pwd string) string {
 // ValidCredentials reports whether ufrag and pwd are valid ICE credentials
 // (RFC 8839 §5.4).
 func ValidCredentials(ufrag, pwd string) bool { return checkCredentials(ufrag, pwd) == "" }
+
+// allInactive reports whether every section in use is a=inactive (RFC 8866
+// §6.7.4, RFC 3264 §6.1): no media can ever flow either way.
+func (s *Session) allInactive() bool {
+	for i := range s.Media {
+		if s.Media[i].live() && s.Media[i].Direction != Inactive {
+			return false
+		}
+	}
+	return true
+}

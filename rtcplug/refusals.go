@@ -1,0 +1,90 @@
+package rtcplug
+
+import (
+	"bytes"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Refusals (a /ws Error, a WHIP 4xx/5xx) are logged at Info with their
+// reason, so an operator can see why a sender could not join. A client
+// that retries in a loop must not flood the log: at most refusalBurst lines
+// per refusalWindow, then one line saying how many were left out.
+const (
+	refusalWindow = 10 * time.Second
+	refusalBurst  = 20
+	// maxReasonLen bounds the reason text copied from a response body.
+	maxReasonLen = 256
+)
+
+// refusalLog is the rate limit's state.
+type refusalLog struct {
+	mu      sync.Mutex
+	start   time.Time
+	n       int
+	skipped int
+}
+
+// logRefusal logs one refusal at Info, within the rate limit.
+func (p *Plugin) logRefusal(where, reason string, attrs ...any) {
+	l := &p.refusals
+	now := time.Now()
+	l.mu.Lock()
+	if now.Sub(l.start) >= refusalWindow {
+		if l.skipped > 0 {
+			p.log.Info("refusals not logged (rate limit)", "count", l.skipped, "window", refusalWindow)
+		}
+		l.start, l.n, l.skipped = now, 0, 0
+	}
+	if l.n >= refusalBurst {
+		l.skipped++
+		l.mu.Unlock()
+		return
+	}
+	l.n++
+	l.mu.Unlock()
+	p.log.Info(where+" refused", append([]any{"reason", reason}, attrs...)...)
+}
+
+// logRefusals wraps a handler so that every response of status 400 or
+// more is logged as a refusal with the text the client was sent.
+func (p *Plugin) logRefusals(where string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := &statusRecorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r)
+			if rec.status >= 400 {
+				p.logRefusal(where, string(bytes.TrimSpace(rec.body)), "status", rec.status,
+					"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+			}
+		})
+	}
+}
+
+// statusRecorder keeps the status and the start of an error body.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	if s.status >= 400 && len(s.body) < maxReasonLen {
+		s.body = append(s.body, b[:min(len(b), maxReasonLen-len(s.body))]...)
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
