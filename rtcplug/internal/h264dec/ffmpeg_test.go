@@ -1,0 +1,180 @@
+package h264dec
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// needFFmpeg skips the test when ffmpeg is missing, except in CI (CI set),
+// where it fails.
+func needFFmpeg(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ffmpeg is required in CI (install it in .ci/run)")
+		}
+		t.Skip("ffmpeg not on PATH: skipping the comparison with ffmpeg's decoder")
+	}
+	return p
+}
+
+// encode makes an H.264 stream of frames pictures of testsrc2 with libx264
+// and returns it with ffmpeg's own decode (yuv420p).
+func encode(t testing.TB, size string, frames int, x264 ...string) (stream, ref []byte) {
+	t.Helper()
+	ff := needFFmpeg(t)
+	dir := t.TempDir()
+	h := filepath.Join(dir, "s.264")
+	args := []string{"-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=" + size + ":rate=30",
+		"-frames:v", fmt.Sprint(frames), "-c:v", "libx264"}
+	args = append(args, x264...)
+	args = append(args, "-f", "h264", h)
+	if out, err := exec.Command(ff, args...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg encode: %v\n%s", err, out)
+	}
+	y := filepath.Join(dir, "ref.yuv")
+	if out, err := exec.Command(ff, "-loglevel", "error", "-y", "-i", h, "-pix_fmt", "yuv420p", "-f", "rawvideo", y).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg decode: %v\n%s", err, out)
+	}
+	var err error
+	if stream, err = os.ReadFile(h); err != nil {
+		t.Fatal(err)
+	}
+	if ref, err = os.ReadFile(y); err != nil {
+		t.Fatal(err)
+	}
+	return stream, ref
+}
+
+// accessUnits splits an Annex B stream at the first slice of each picture
+// (first_mb_in_slice == 0) and at parameter sets / AUD / SEI following a
+// slice.
+func accessUnits(b []byte) [][]byte {
+	var aus [][]byte
+	start, seenSlice := -1, false
+	for i := 0; i+3 < len(b); i++ {
+		if !(b[i] == 0 && b[i+1] == 0 && b[i+2] == 1) {
+			continue
+		}
+		s := i
+		if s > 0 && b[s-1] == 0 {
+			s--
+		}
+		t := b[i+3] & 0x1f
+		boundary := false
+		switch t {
+		case 1, 5:
+			if seenSlice && i+4 < len(b) && b[i+4]&0x80 != 0 {
+				boundary = true
+			}
+			if start >= 0 && !boundary {
+				seenSlice = true
+			}
+		case 6, 7, 8, 9:
+			boundary = seenSlice
+		}
+		if start < 0 {
+			start = s
+		}
+		if boundary {
+			aus = append(aus, b[start:s])
+			start, seenSlice = s, false
+		}
+		if t == 1 || t == 5 {
+			seenSlice = true
+		}
+	}
+	if start >= 0 {
+		aus = append(aus, b[start:])
+	}
+	return aus
+}
+
+// compareYUV compares img with the frame at ref and reports the first
+// differing macroblock.
+func compareYUV(t testing.TB, frame int, img *image.YCbCr, ref []byte) {
+	t.Helper()
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	cw, ch := (w+1)/2, (h+1)/2
+	if len(ref) < w*h+2*cw*ch {
+		t.Fatalf("frame %d: reference too short", frame)
+	}
+	planes := []struct {
+		name   string
+		data   []byte
+		stride int
+		w, h   int
+		ref    []byte
+		mbSize int
+	}{
+		{"Y", img.Y, img.YStride, w, h, ref[:w*h], 16},
+		{"Cb", img.Cb, img.CStride, cw, ch, ref[w*h : w*h+cw*ch], 8},
+		{"Cr", img.Cr, img.CStride, cw, ch, ref[w*h+cw*ch : w*h+2*cw*ch], 8},
+	}
+	for _, p := range planes {
+		for y := 0; y < p.h; y++ {
+			got := p.data[y*p.stride : y*p.stride+p.w]
+			want := p.ref[y*p.w : y*p.w+p.w]
+			if bytes.Equal(got, want) {
+				continue
+			}
+			x := 0
+			for got[x] == want[x] {
+				x++
+			}
+			t.Fatalf("frame %d: %s differs first at (%d,%d): got %d want %d, macroblock (%d,%d)",
+				frame, p.name, x, y, got[x], want[x], x/p.mbSize, y/p.mbSize)
+		}
+	}
+}
+
+func checkStream(t *testing.T, stream, ref []byte) {
+	t.Helper()
+	var d Decoder
+	aus := accessUnits(stream)
+	if len(aus) == 0 {
+		t.Fatal("no access units")
+	}
+	off := 0
+	for i, au := range aus {
+		img, err := d.Decode(au)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		w, h := img.Rect.Dx(), img.Rect.Dy()
+		n := w*h + 2*((w+1)/2)*((h+1)/2)
+		if off+n > len(ref) {
+			t.Fatalf("frame %d: ffmpeg produced fewer frames", i)
+		}
+		compareYUV(t, i, img, ref[off:off+n])
+		off += n
+	}
+	if off != len(ref) {
+		t.Fatalf("decoded %d bytes of pictures, ffmpeg %d", off, len(ref))
+	}
+}
+
+func TestFFmpegBitExact(t *testing.T) {
+	intra := []string{"-g", "1", "-bf", "0"}
+	cases := []struct {
+		name   string
+		size   string
+		frames int
+		args   []string
+	}{
+		{"baseline_640x480", "640x480", 2, append([]string{"-profile:v", "baseline"}, intra...)},
+		{"baseline_854x480", "854x480", 2, append([]string{"-profile:v", "baseline"}, intra...)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stream, ref := encode(t, c.size, c.frames, c.args...)
+			checkStream(t, stream, ref)
+		})
+	}
+}
