@@ -170,6 +170,19 @@ func TestFFmpegBitExact(t *testing.T) {
 	}{
 		{"baseline_640x480", "640x480", 2, append([]string{"-profile:v", "baseline"}, intra...)},
 		{"baseline_854x480", "854x480", 2, append([]string{"-profile:v", "baseline"}, intra...)},
+		{"baseline_slices4", "640x480", 2, append([]string{"-profile:v", "baseline", "-x264-params", "slices=4"}, intra...)},
+		{"baseline_nodeblock", "640x480", 2, append([]string{"-profile:v", "baseline", "-x264-params", "no-deblock=1"}, intra...)},
+		{"baseline_qp10", "640x480", 1, append([]string{"-profile:v", "baseline", "-qp", "10"}, intra...)},
+		{"baseline_qp45", "640x480", 1, append([]string{"-profile:v", "baseline", "-qp", "45"}, intra...)},
+		{"high_cavlc_8x8_cqm", "640x480", 2, append([]string{"-profile:v", "high", "-coder", "0", "-x264-params", "cqm=jvt"}, intra...)},
+		{"high_cavlc_8x8", "1366x768", 1, append([]string{"-profile:v", "high", "-coder", "0"}, intra...)},
+		{"main_cabac_1280x720", "1280x720", 2, append([]string{"-profile:v", "main"}, intra...)},
+		{"main_cabac_qp10", "640x480", 1, append([]string{"-profile:v", "main", "-qp", "10"}, intra...)},
+		{"main_cabac_qp45", "640x480", 1, append([]string{"-profile:v", "main", "-qp", "45"}, intra...)},
+		{"main_cabac_slices4", "640x480", 2, append([]string{"-profile:v", "main", "-x264-params", "slices=4"}, intra...)},
+		{"main_cabac_nodeblock", "640x480", 1, append([]string{"-profile:v", "main", "-x264-params", "no-deblock=1"}, intra...)},
+		{"high_cabac_8x8_cqm", "640x480", 2, append([]string{"-profile:v", "high", "-x264-params", "cqm=jvt"}, intra...)},
+		{"high_cabac_1366x768", "1366x768", 1, append([]string{"-profile:v", "high"}, intra...)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
