@@ -55,6 +55,7 @@ type Decoder struct {
 	lsFor *pps
 
 	rbsp []byte
+	br   bitReader
 	mbs  []mbInfo
 
 	y, cb, cr        []byte
@@ -265,10 +266,10 @@ func (d *Decoder) startPicture(s *sps) {
 
 func (d *Decoder) slice(nal []byte, started *bool) error {
 	d.rbsp = unescape(d.rbsp, nal[1:])
-	var r bitReader
+	r := &d.br
 	r.init(d.rbsp)
 	nalType, refIdc := nal[0]&0x1f, nal[0]>>5&3
-	p, s, err := parseSliceHeader(&r, nalType, refIdc, &d.hdr, d.lookup)
+	p, s, err := parseSliceHeader(r, nalType, refIdc, &d.hdr, d.lookup)
 	if err != nil {
 		return err
 	}
@@ -291,9 +292,9 @@ func (d *Decoder) slice(nal []byte, started *bool) error {
 	d.pps = p
 	d.sliceNum++
 	if p.cabac {
-		return d.sliceDataCABAC(&r)
+		return d.sliceDataCABAC(r)
 	}
-	return d.sliceDataCAVLC(&r)
+	return d.sliceDataCAVLC(r)
 }
 
 // chromaQPTable is Table 8-15 for qPI >= 30.

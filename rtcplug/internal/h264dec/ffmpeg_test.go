@@ -191,3 +191,7 @@ func TestFFmpegBitExact(t *testing.T) {
 		})
 	}
 }
+
+func execCommand(name string, args ...string) ([]byte, error) {
+	return exec.Command(name, args...).CombinedOutput()
+}
