@@ -194,70 +194,90 @@ func TestPeekSizeAndOutOfBand(t *testing.T) {
 	compareYUV(t, 0, img, ref)
 }
 
-// TestPCM decodes a picture of alternating I_PCM and Intra16x16 macroblocks
-// (x264 emits no I_PCM) and compares with ffmpeg.
+// TestPCM decodes pictures of alternating I_PCM and Intra16x16 macroblocks
+// (x264 emits no I_PCM), in one or two slices, with each
+// disable_deblocking_filter_idc, and compares with ffmpeg.
 func TestPCM(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		slices int
+		idc    uint32
+	}{{"1slice_idc0", 1, 0}, {"2slices_idc0", 2, 0}, {"2slices_idc1", 2, 1}, {"2slices_idc2", 2, 2}} {
+		t.Run(c.name, func(t *testing.T) {
+			au := pcmPicture(c.slices, c.idc)
+			ff := needFFmpeg(t)
+			dir := t.TempDir()
+			in := filepath.Join(dir, "pcm.264")
+			if err := os.WriteFile(in, au, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "pcm.yuv")
+			if b, err := exec.Command(ff, "-loglevel", "error", "-y", "-i", in, "-pix_fmt", "yuv420p", "-f", "rawvideo", out).CombinedOutput(); err != nil {
+				t.Fatalf("ffmpeg: %v\n%s", err, b)
+			}
+			ref, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkStream(t, au, ref)
+		})
+	}
+}
+
+func pcmPicture(slices int, idc uint32) []byte {
 	const wMbs, hMbs = 4, 3
-	var w bitWriter
-	writeSliceHeader(&w, 7, 25) // QP 51, so edges next to I_PCM (QP 0) are filtered
+	au := append(buildSPS(spsOpts{wMbs: wMbs, hMbs: hMbs}), buildPPS(false, 1)...)
 	rng := rand.New(rand.NewSource(1))
 	nz := make([]int, wMbs*hMbs) // total_coeff of every 4x4 block
-	for mb := 0; mb < wMbs*hMbs; mb++ {
-		if (mb+mb/wMbs)%2 == 0 {
-			w.ue(25)
-			w.align()
-			for i := 0; i < 384; i++ {
-				w.u(8, uint32(rng.Intn(256)))
+	per := (wMbs*hMbs + slices - 1) / slices
+	for s := 0; s < slices; s++ {
+		var w bitWriter
+		first := s * per
+		// QP 51, so edges next to I_PCM (QP 0) are filtered.
+		writeSliceHeaderAt(&w, uint32(first), 7, 25, idc)
+		for mb := first; mb < min(first+per, wMbs*hMbs); mb++ {
+			if (mb+mb/wMbs)%2 == 0 {
+				w.ue(25)
+				w.align()
+				for i := 0; i < 384; i++ {
+					w.u(8, uint32(100+i%16+rng.Intn(6)))
+				}
+				nz[mb] = 16
+				continue
 			}
-			nz[mb] = 16
-			continue
+			w.ue(3) // I_16x16_2_0_0: DC prediction, no coded coefficients
+			w.ue(0) // intra_chroma_pred_mode DC
+			w.se(0) // mb_qp_delta
+			// Intra16x16DCLevel with TotalCoeff 0: code by nC (Table 9-5).
+			var n []int
+			if mb%wMbs > 0 && mb-1 >= first {
+				n = append(n, nz[mb-1])
+			}
+			if mb-wMbs >= first {
+				n = append(n, nz[mb-wMbs])
+			}
+			nC := 0
+			switch len(n) {
+			case 1:
+				nC = n[0]
+			case 2:
+				nC = (n[0] + n[1] + 1) >> 1
+			}
+			switch {
+			case nC < 2:
+				w.u(1, 1)
+			case nC < 4:
+				w.u(2, 3)
+			case nC < 8:
+				w.u(4, 15)
+			default:
+				w.u(6, 3)
+			}
 		}
-		w.ue(3) // I_16x16_2_0_0: DC prediction, no coded coefficients
-		w.ue(0) // intra_chroma_pred_mode DC
-		w.se(0) // mb_qp_delta
-		// Intra16x16DCLevel with TotalCoeff 0: code by nC (Table 9-5).
-		var n []int
-		if mb%wMbs > 0 {
-			n = append(n, nz[mb-1])
-		}
-		if mb >= wMbs {
-			n = append(n, nz[mb-wMbs])
-		}
-		nC := 0
-		switch len(n) {
-		case 1:
-			nC = n[0]
-		case 2:
-			nC = (n[0] + n[1] + 1) >> 1
-		}
-		switch {
-		case nC < 2:
-			w.u(1, 1)
-		case nC < 4:
-			w.u(2, 3)
-		case nC < 8:
-			w.u(4, 15)
-		default:
-			w.u(6, 3)
-		}
+		w.trailing()
+		au = append(au, nal(0x65, w.b)...)
 	}
-	w.trailing()
-	au := append(append(buildSPS(spsOpts{wMbs: wMbs, hMbs: hMbs}), buildPPS(false, 1)...), nal(0x65, w.b)...)
-	ff := needFFmpeg(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "pcm.264")
-	if err := os.WriteFile(in, au, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "pcm.yuv")
-	if b, err := exec.Command(ff, "-loglevel", "error", "-y", "-i", in, "-pix_fmt", "yuv420p", "-f", "rawvideo", out).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
-	ref, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkStream(t, au, ref)
+	return au
 }
 
 func TestNoAllocs(t *testing.T) {

@@ -143,7 +143,11 @@ func buildPPS(cabac bool, sliceGroups uint32) []byte {
 // sliceHeader writes an IDR slice header (nal_unit_type 5) for buildSPS /
 // buildPPS streams.
 func writeSliceHeader(w *bitWriter, sliceType uint32, qpDelta int32) {
-	w.ue(0)         // first_mb_in_slice
+	writeSliceHeaderAt(w, 0, sliceType, qpDelta, 0)
+}
+
+func writeSliceHeaderAt(w *bitWriter, firstMb, sliceType uint32, qpDelta int32, deblockIdc uint32) {
+	w.ue(firstMb)   // first_mb_in_slice
 	w.ue(sliceType) // slice_type
 	w.ue(0)         // pic_parameter_set_id
 	w.u(4, 0)       // frame_num
@@ -151,7 +155,9 @@ func writeSliceHeader(w *bitWriter, sliceType uint32, qpDelta int32) {
 	w.u(1, 0)       // no_output_of_prior_pics_flag
 	w.u(1, 0)       // long_term_reference_flag
 	w.se(qpDelta)
-	w.ue(0) // disable_deblocking_filter_idc
-	w.se(0)
-	w.se(0)
+	w.ue(deblockIdc) // disable_deblocking_filter_idc
+	if deblockIdc != 1 {
+		w.se(0)
+		w.se(0)
+	}
 }
