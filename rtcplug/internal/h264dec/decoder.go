@@ -12,6 +12,7 @@
 package h264dec
 
 import (
+	"errors"
 	"image"
 )
 
@@ -192,6 +193,7 @@ func PeekSize(au []byte, params ...[]byte) (w, h int, err error) {
 // the Decoder and valid until the next call of Decode; copy it to keep it.
 func (d *Decoder) Decode(au []byte) (*image.YCbCr, error) {
 	started := false
+loop:
 	for i := 0; ; {
 		nal, next, ok := nextNAL(au, i)
 		if !ok {
@@ -211,6 +213,9 @@ func (d *Decoder) Decode(au []byte) (*image.YCbCr, error) {
 			}
 		case 1, 5:
 			if err := d.slice(nal, &started); err != nil {
+				if err == errNextPicture {
+					break loop
+				}
 				return nil, err
 			}
 		case 2, 3, 4:
@@ -279,6 +284,10 @@ func (d *Decoder) slice(nal []byte, started *bool) error {
 	if !*started {
 		*started = true
 		d.startPicture(s)
+	} else if d.decoded == len(d.mbs) {
+		// A complete picture is followed by the next one: decode only the
+		// first primary picture of the access unit.
+		return errNextPicture
 	} else if s.id != d.sps.id || s.widthMbs != d.sps.widthMbs || s.heightMbs != d.sps.heightMbs {
 		return invalid("slices of one picture use different SPS")
 	}
@@ -296,6 +305,9 @@ func (d *Decoder) slice(nal []byte, started *bool) error {
 	}
 	return d.sliceDataCAVLC(r)
 }
+
+// errNextPicture stops Decode at the first slice of a second picture.
+var errNextPicture = errors.New("h264dec: next picture")
 
 // chromaQPTable is Table 8-15 for qPI >= 30.
 var chromaQPTable = [22]int8{29, 30, 31, 32, 32, 33, 34, 34, 35, 35, 36, 36, 37, 37, 37, 38, 38, 38, 39, 39, 39, 39}

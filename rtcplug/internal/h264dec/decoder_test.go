@@ -317,3 +317,15 @@ func TestHostile(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoPicturesInOneUnit: a second picture after a complete one is left
+// alone rather than failing the first.
+func TestTwoPicturesInOneUnit(t *testing.T) {
+	stream, ref := readSample(t, "baseline")
+	var d Decoder
+	img, err := d.Decode(append(append([]byte(nil), stream...), stream...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareYUV(t, 0, img, ref)
+}

@@ -2,6 +2,7 @@ package h264dec
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"os"
@@ -194,4 +195,61 @@ func TestFFmpegBitExact(t *testing.T) {
 
 func execCommand(name string, args ...string) ([]byte, error) {
 	return exec.Command(name, args...).CombinedOutput()
+}
+
+// TestFFmpegGOP decodes a stream with P and B pictures and non-IDR I
+// pictures (open GOP): every IDR and I picture equals ffmpeg's decode of it,
+// and every other picture is refused with ErrUnsupported.
+func TestFFmpegGOP(t *testing.T) {
+	ff := needFFmpeg(t)
+	for _, profile := range []string{"baseline", "high"} {
+		t.Run(profile, func(t *testing.T) {
+			dir := t.TempDir()
+			h := filepath.Join(dir, "s.264")
+			args := []string{"-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+				"-frames:v", "16", "-c:v", "libx264", "-profile:v", profile,
+				"-x264-params", "keyint=5:min-keyint=5:open-gop=1:scenecut=0", "-f", "h264", h}
+			if profile != "baseline" {
+				args = append(args[:len(args)-3], append([]string{"-bf", "2"}, args[len(args)-3:]...)...)
+			}
+			if out, err := exec.Command(ff, args...).CombinedOutput(); err != nil {
+				t.Fatalf("ffmpeg encode: %v\n%s", err, out)
+			}
+			y := filepath.Join(dir, "i.yuv")
+			if out, err := exec.Command(ff, "-loglevel", "error", "-y", "-i", h, "-vf", "select=eq(pict_type\\,I)",
+				"-fps_mode", "passthrough", "-pix_fmt", "yuv420p", "-f", "rawvideo", y).CombinedOutput(); err != nil {
+				t.Fatalf("ffmpeg decode: %v\n%s", err, out)
+			}
+			stream, err := os.ReadFile(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := os.ReadFile(y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 320*240 + 2*160*120
+			var d Decoder
+			got, refused := 0, 0
+			for i, au := range accessUnits(stream) {
+				img, err := d.Decode(au)
+				if errors.Is(err, ErrUnsupported) {
+					refused++
+					continue
+				}
+				if err != nil {
+					t.Fatalf("picture %d: %v", i, err)
+				}
+				if (got+1)*n > len(ref) {
+					t.Fatalf("picture %d: ffmpeg has only %d I pictures", i, got)
+				}
+				compareYUV(t, i, img, ref[got*n:(got+1)*n])
+				got++
+			}
+			if got*n != len(ref) || got < 3 || refused == 0 {
+				t.Fatalf("decoded %d I pictures of %d, refused %d", got, len(ref)/n, refused)
+			}
+			t.Logf("%d intra pictures bit-exact, %d refused", got, refused)
+		})
+	}
 }
