@@ -139,18 +139,39 @@ func (d *Decoder) paramSet(nal []byte) error {
 			return err
 		}
 		d.spss[s.id] = s
+		// A PPS takes its scaling lists from its SPS (Table 7-2): resolve
+		// again those that refer to this one, or waited for it.
+		for i := range d.ppss {
+			if p := &d.ppss[i]; len(p.raw) > 0 && p.spsID == s.id {
+				d.resolvePPS(p) //nolint:errcheck // kept invalid on error
+			}
+		}
 	case 8:
 		d.rbsp = unescape(d.rbsp, nal[1:])
-		var p pps
-		if err := parsePPS(d.rbsp, &p, d.lookupSPS); err != nil {
-			return err
+		var r bitReader
+		r.init(d.rbsp)
+		id := r.ue()
+		if id > 255 || r.overrun() {
+			return invalid("pic_parameter_set_id")
 		}
-		d.ppss[p.id] = p
-		if d.lsFor == &d.ppss[p.id] {
-			d.lsFor = nil
+		p := &d.ppss[id]
+		p.raw = append(p.raw[:0], d.rbsp...)
+		if err := d.resolvePPS(p); err != nil && !errors.Is(err, errUnknownSPS) {
+			p.raw = p.raw[:0]
+			return err
 		}
 	}
 	return nil
+}
+
+// resolvePPS parses the stored PPS against the SPS it refers to. Until that
+// SPS is known, the PPS stays invalid.
+func (d *Decoder) resolvePPS(p *pps) error {
+	raw := p.raw
+	err := parsePPS(raw, p, d.lookupSPS)
+	p.raw = raw
+	d.lsFor = nil
+	return err
 }
 
 // PeekSize returns the cropped picture size announced by the first SPS found
@@ -305,6 +326,9 @@ func (d *Decoder) slice(nal []byte, started *bool) error {
 	}
 	return d.sliceDataCAVLC(r)
 }
+
+// errUnknownSPS marks a PPS that arrived before its SPS.
+var errUnknownSPS = invalid("PPS refers to an unknown SPS")
 
 // errNextPicture stops Decode at the first slice of a second picture.
 var errNextPicture = errors.New("h264dec: next picture")

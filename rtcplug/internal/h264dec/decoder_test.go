@@ -329,3 +329,54 @@ func TestTwoPicturesInOneUnit(t *testing.T) {
 	}
 	compareYUV(t, 0, img, ref)
 }
+
+// TestParameterSetOrder: a PPS given before its SPS is resolved when the SPS
+// arrives, and a new SPS re-resolves the PPS that refers to it.
+func TestParameterSetOrder(t *testing.T) {
+	stream, ref := readSample(t, "high-cqm")
+	var params [][]byte
+	var rest []byte
+	for i := 0; ; {
+		n, next, ok := nextNAL(stream, i)
+		if !ok {
+			break
+		}
+		i = next
+		if t := n[0] & 0x1f; t == 7 || t == 8 {
+			params = append(params, n)
+		} else {
+			rest = append(append(rest, 0, 0, 1), n...)
+		}
+	}
+	var d Decoder
+	if err := d.SetParameterSets(params[1], params[0]); err != nil {
+		t.Fatal(err)
+	}
+	img, err := d.Decode(rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareYUV(t, 0, img, ref)
+	// Scaling lists from a flat SPS must not linger once the real one comes.
+	other, _ := readSample(t, "baseline")
+	d2 := Decoder{}
+	for i := 0; ; {
+		n, next, ok := nextNAL(other, i)
+		if !ok {
+			break
+		}
+		i = next
+		if n[0]&0x1f == 7 {
+			if err := d2.SetParameterSets(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := d2.SetParameterSets(params[1], params[0]); err != nil {
+		t.Fatal(err)
+	}
+	if img, err = d2.Decode(rest); err != nil {
+		t.Fatal(err)
+	}
+	compareYUV(t, 0, img, ref)
+}

@@ -16,11 +16,12 @@ type pps struct {
 	transform8x8      bool
 	scalingPresent    bool
 	lists             scalingLists
+	raw               []byte // the RBSP, kept to resolve it again when its SPS changes
 }
 
 // parsePPS parses pic_parameter_set_rbsp(). The SPS it refers to is needed
-// for scaling list fall-back (Table 7-2), so it is passed in; nil when
-// unknown (then the PPS is stored and re-resolved on activation).
+// for scaling list fall-back (Table 7-2); errUnknownSPS when it is not
+// known yet (the caller resolves the PPS again when it arrives).
 func parsePPS(rbsp []byte, p *pps, spsOf func(id uint32) *sps) error {
 	var r bitReader
 	r.init(rbsp)
@@ -62,7 +63,7 @@ func parsePPS(rbsp []byte, p *pps, spsOf func(id uint32) *sps) error {
 	}
 	s := spsOf(p.spsID)
 	if s == nil {
-		return invalid("PPS refers to unknown SPS %d", p.spsID)
+		return errUnknownSPS
 	}
 	p.lists = s.lists
 	if r.moreRBSPData() {
