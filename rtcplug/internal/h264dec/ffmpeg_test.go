@@ -184,6 +184,12 @@ func TestFFmpegBitExact(t *testing.T) {
 		{"main_cabac_nodeblock", "640x480", 1, append([]string{"-profile:v", "main", "-x264-params", "no-deblock=1"}, intra...)},
 		{"high_cabac_8x8_cqm", "640x480", 2, append([]string{"-profile:v", "high", "-x264-params", "cqm=jvt"}, intra...)},
 		{"high_cabac_1366x768", "1366x768", 1, append([]string{"-profile:v", "high"}, intra...)},
+		{"main_deblock_offsets", "640x480", 1, append([]string{"-profile:v", "main", "-x264-params", "deblock=3,-2"}, intra...)},
+		{"baseline_deblock_offsets", "640x480", 1, append([]string{"-profile:v", "baseline", "-x264-params", "deblock=-3,3"}, intra...)},
+		{"high_chroma_qp_offset", "640x480", 1, append([]string{"-profile:v", "high", "-qp", "40", "-x264-params", "chroma-qp-offset=9"}, intra...)},
+		// Explicit (non-default) scaling lists in the PPS, delta-coded.
+		{"high_cabac_cqmfile", "640x480", 1, append([]string{"-profile:v", "high", "-x264-params", "cqmfile=testdata/cqm.txt"}, intra...)},
+		{"high_cavlc_cqmfile_qp20", "640x480", 1, append([]string{"-profile:v", "high", "-coder", "0", "-qp", "20", "-x264-params", "cqmfile=testdata/cqm.txt"}, intra...)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
