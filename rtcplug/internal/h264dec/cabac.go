@@ -36,6 +36,11 @@ type cabacState struct {
 	r      *bitReader
 	rng    uint32
 	off    uint32
+	// Bits are read through a cache; the bit position is
+	// bytePos*8 - nbits (bytePos may pass the end: zeros are read there).
+	bytePos int
+	cache   uint64 // MSB-aligned
+	nbits   int
 	ctx    [numCtx]uint8 // pStateIdx<<1 | valMPS
 	lastDQ int32         // mb_qp_delta of the previous macroblock of the slice
 }
@@ -53,9 +58,32 @@ func (c *cabacState) initContexts(qp int) {
 	}
 }
 
+// initEngine starts the engine at the reader's (byte-aligned) position.
 func (c *cabacState) initEngine() {
+	c.bytePos = c.r.pos >> 3
+	c.cache, c.nbits = 0, 0
 	c.rng = 510
-	c.off = c.r.u(9)
+	c.off = c.read(9)
+}
+
+// sync moves the bit reader to the engine's position.
+func (c *cabacState) sync() { c.r.pos = c.bytePos*8 - c.nbits }
+
+// read returns the next n <= 32 bits.
+func (c *cabacState) read(n int) uint32 {
+	if c.nbits < n {
+		for c.nbits <= 56 {
+			if c.bytePos < len(c.r.buf) {
+				c.cache |= uint64(c.r.buf[c.bytePos]) << uint(56-c.nbits)
+			}
+			c.bytePos++
+			c.nbits += 8
+		}
+	}
+	v := uint32(c.cache >> uint(64-n))
+	c.cache <<= uint(n)
+	c.nbits -= n
+	return v
 }
 
 // decision implements DecodeDecision (§9.3.3.2.1).
@@ -84,14 +112,14 @@ func (c *cabacState) decision(ctxIdx int) int {
 		// RenormD (§9.3.3.2.2): shift until codIRange >= 256.
 		n := bits.LeadingZeros32(c.rng) - 23
 		c.rng <<= uint(n)
-		c.off = c.off<<uint(n) | c.r.u(n)
+		c.off = c.off<<uint(n) | c.read(n)
 	}
 	return bin
 }
 
 // bypass implements DecodeBypass (§9.3.3.2.3).
 func (c *cabacState) bypass() int {
-	c.off = c.off<<1 | c.r.u(1)
+	c.off = c.off<<1 | c.read(1)
 	if c.off >= c.rng {
 		c.off -= c.rng
 		return 1
@@ -108,7 +136,7 @@ func (c *cabacState) terminate() int {
 	if c.rng < 256 {
 		n := bits.LeadingZeros32(c.rng) - 23
 		c.rng <<= uint(n)
-		c.off = c.off<<uint(n) | c.r.u(n)
+		c.off = c.off<<uint(n) | c.read(n)
 	}
 	return 0
 }
@@ -133,6 +161,7 @@ func (d *Decoder) sliceDataCABAC(r *bitReader) error {
 		if err := d.macroblockCABAC(mb, &qp); err != nil {
 			return err
 		}
+		c.sync()
 		if r.overrun() {
 			return invalid("slice data truncated at macroblock %d", mb)
 		}
@@ -175,6 +204,7 @@ func (d *Decoder) macroblockCABAC(mb int, qp *int) error {
 		c.typ = mbI4
 	} else if e.terminate() == 1 {
 		// I_PCM: pcm_alignment_zero_bit, samples, then a fresh engine.
+		e.sync()
 		r.pos = (r.pos + 7) &^ 7
 		if r.pos+384*8 > r.size {
 			return invalid("truncated I_PCM")
@@ -278,6 +308,7 @@ func (d *Decoder) macroblockCABAC(mb int, qp *int) error {
 	}
 	e.lastDQ = dq
 	c.qp = *qp
+	e.sync()
 	if r.overrun() {
 		return invalid("truncated macroblock header")
 	}
@@ -571,7 +602,7 @@ func (d *Decoder) coeffsCABAC(cat int, lv []int32) int {
 					v += 1 << uint(k)
 					k++
 					if k > 24 {
-						e.r.pos = e.r.size + 1
+						e.bytePos = len(e.r.buf) + 8 // marks the slice as overrun
 						return count
 					}
 				}
