@@ -1,14 +1,28 @@
 // Package h264dec decodes intra-coded H.264 pictures (IDR and I slices,
 // ITU-T H.264 | ISO/IEC 14496-10) into 8-bit 4:2:0 images, bit-exact with
-// the standard's decoding process. It is sans-IO: bytes in, an image out.
+// the standard's decoding process (and so with ffmpeg). It is sans-IO:
+// bytes in, an image out; no goroutines, no I/O, no cgo.
+//
+// Use one Decoder per stream. Decode takes one access unit in Annex B form
+// (start codes); SPS and PPS may be inside it or given before, in an earlier
+// access unit or out of band with SetParameterSets (RFC 6184
+// sprop-parameter-sets). The image Decode returns belongs to the Decoder
+// until the next call: copy it to keep it. After the first picture of a
+// size, Decode allocates nothing. PeekSize reads only the SPS, to judge a
+// frame's size before decoding it.
+//
+// Pictures are bounded by the level 5.1 limits (36864 macroblocks, at most
+// 543 on a side) before anything is allocated. Hostile input yields an
+// error wrapping ErrInvalid, never a panic or an unbounded loop.
 //
 // Covered: Baseline/Main/High intra tools: CAVLC and CABAC, Intra 4x4, 8x8
 // and 16x16 prediction, I_PCM, flat and custom scaling matrices, 4x4 and
-// 8x8 transforms, the deblocking filter, several slices per picture, frame
-// cropping. Refused with ErrUnsupported: P/B/SP/SI slices, interlace
-// (field pictures, MBAFF, PAFF), chroma formats other than 4:2:0, bit
-// depths above 8, lossless transform bypass, slice groups (FMO), arbitrary
-// slice order (ASO), data partitioning.
+// 8x8 transforms, the deblocking filter (disable_deblocking_filter_idc
+// 0/1/2, offsets), several slices per picture, frame cropping. Refused with
+// an error wrapping ErrUnsupported: P/B/SP/SI slices, interlace (field
+// pictures, MBAFF, PAFF), chroma formats other than 4:2:0, bit depths above
+// 8, lossless transform bypass, slice groups (FMO), arbitrary slice order
+// (ASO), data partitioning.
 package h264dec
 
 import (
