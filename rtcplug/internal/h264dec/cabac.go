@@ -33,16 +33,16 @@ var (
 )
 
 type cabacState struct {
-	r      *bitReader
-	rng    uint32
-	off    uint32
+	r   *bitReader
+	rng uint32
+	off uint32
 	// Bits are read through a cache; the bit position is
 	// bytePos*8 - nbits (bytePos may pass the end: zeros are read there).
 	bytePos int
 	cache   uint64 // MSB-aligned
 	nbits   int
-	ctx    [numCtx]uint8 // pStateIdx<<1 | valMPS
-	lastDQ int32         // mb_qp_delta of the previous macroblock of the slice
+	ctx     [numCtx]uint8 // pStateIdx<<1 | valMPS
+	lastDQ  int32         // mb_qp_delta of the previous macroblock of the slice
 }
 
 // init implements §9.3.1.1 (context variables) and §9.3.1.2 (engine).
