@@ -187,6 +187,10 @@ func TestFFmpegBitExact(t *testing.T) {
 		{"main_deblock_offsets", "640x480", 1, append([]string{"-profile:v", "main", "-x264-params", "deblock=3,-2"}, intra...)},
 		{"baseline_deblock_offsets", "640x480", 1, append([]string{"-profile:v", "baseline", "-x264-params", "deblock=-3,3"}, intra...)},
 		{"high_chroma_qp_offset", "640x480", 1, append([]string{"-profile:v", "high", "-qp", "40", "-x264-params", "chroma-qp-offset=9"}, intra...)},
+		// What real-time senders do: slices sized for RTP packets, sliced
+		// threads, constrained intra prediction.
+		{"baseline_slice_max_size", "640x480", 1, append([]string{"-profile:v", "baseline", "-x264-params", "slice-max-size=1200:constrained-intra=1"}, intra...)},
+		{"main_zerolatency_threads", "1280x720", 1, append([]string{"-profile:v", "main", "-tune", "zerolatency", "-threads", "4"}, intra...)},
 		// Explicit (non-default) scaling lists in the PPS, delta-coded.
 		{"high_cabac_cqmfile", "640x480", 1, append([]string{"-profile:v", "high", "-x264-params", "cqmfile=testdata/cqm.txt"}, intra...)},
 		{"high_cavlc_cqmfile_qp20", "640x480", 1, append([]string{"-profile:v", "high", "-coder", "0", "-qp", "20", "-x264-params", "cqmfile=testdata/cqm.txt"}, intra...)},
