@@ -82,59 +82,109 @@ func (e *cabacEncoder) terminate(bin int) {
 	e.w.u(2, (e.low>>7)&3|1)
 }
 
-// TestPCMCABAC decodes a CABAC picture made of I_PCM macroblocks and
-// compares with ffmpeg: the engine must stop, skip the alignment, and
-// restart after the samples (§9.3.1.2).
+// TestPCMCABAC decodes CABAC pictures with I_PCM macroblocks and compares
+// with ffmpeg: the engine must stop, skip the alignment and restart after
+// the samples (§9.3.1.2), and I_PCM neighbours must give the right context
+// increments (§9.3.3.1.1). "all" is I_PCM only; "mixed" alternates I_PCM
+// with Intra16x16 macroblocks without residual, in two slices.
 func TestPCMCABAC(t *testing.T) {
-	const wMbs, hMbs = 3, 2
-	var w bitWriter
-	writeSliceHeader(&w, 7, 0)
-	for w.nbit%8 != 0 { // cabac_alignment_one_bit
-		w.u(1, 1)
+	for _, c := range []struct {
+		name   string
+		mixed  bool
+		slices int
+	}{{"all", false, 1}, {"mixed", true, 2}} {
+		t.Run(c.name, func(t *testing.T) {
+			au := cabacPCMPicture(c.mixed, c.slices)
+			ff := needFFmpeg(t)
+			dir := t.TempDir()
+			in := filepath.Join(dir, "pcm.264")
+			if err := os.WriteFile(in, au, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "pcm.yuv")
+			if b, err := exec.Command(ff, "-loglevel", "error", "-y", "-i", in, "-pix_fmt", "yuv420p", "-f", "rawvideo", out).CombinedOutput(); err != nil {
+				t.Fatalf("ffmpeg: %v\n%s", err, b)
+			}
+			ref, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkStream(t, au, ref)
+		})
 	}
-	var e cabacEncoder
-	e.w = &w
-	var cs cabacState
-	cs.initContexts(26)
-	e.ctx = cs.ctx
-	e.init()
+}
+
+func cabacPCMPicture(mixed bool, slices int) []byte {
+	const wMbs, hMbs = 4, 3
+	const qpDelta = 25 // slice QP 51: edges next to I_PCM (QP 0) are filtered
+	au := append(buildSPS(spsOpts{profile: 77, wMbs: wMbs, hMbs: hMbs}), buildPPS(true, 1)...)
 	rng := rand.New(rand.NewSource(3))
-	for mb := 0; mb < wMbs*hMbs; mb++ {
-		inc := 0 // neighbours are I_PCM, which count (§9.3.3.1.1.3)
-		if mb%wMbs > 0 {
-			inc++
+	pcm := func(mb int) bool { return !mixed || (mb+mb/wMbs)%2 == 0 }
+	per := (wMbs*hMbs + slices - 1) / slices
+	for s := 0; s < slices; s++ {
+		first := s * per
+		last := min(first+per, wMbs*hMbs) - 1
+		var w bitWriter
+		writeSliceHeaderAt(&w, uint32(first), 7, qpDelta, 0)
+		for w.nbit%8 != 0 { // cabac_alignment_one_bit
+			w.u(1, 1)
 		}
-		if mb >= wMbs {
-			inc++
-		}
-		e.decision(ctxMbTypeI+inc, 1)
-		e.terminate(1) // I_PCM
-		w.align()
-		for i := 0; i < 384; i++ {
-			w.u(8, uint32(90+i%32+rng.Intn(4)))
-		}
+		var e cabacEncoder
+		e.w = &w
+		var cs cabacState
+		cs.initContexts(26 + qpDelta)
+		e.ctx = cs.ctx
 		e.init()
-		if mb == wMbs*hMbs-1 {
-			e.terminate(1) // end_of_slice_flag; its last bit is the stop bit
-			w.align()
-		} else {
-			e.terminate(0)
+		for mb := first; mb <= last; mb++ {
+			// Neighbours in this slice; both kinds here count for mb_type
+			// (§9.3.3.1.1.3: only I_NxN does not).
+			hasA := mb%wMbs > 0 && mb-1 >= first
+			hasB := mb-wMbs >= first
+			inc := 0
+			if hasA {
+				inc++
+			}
+			if hasB {
+				inc++
+			}
+			e.decision(ctxMbTypeI+inc, 1)
+			if pcm(mb) {
+				e.terminate(1) // I_PCM
+				w.align()
+				for i := 0; i < 384; i++ {
+					w.u(8, uint32(100+i%16+rng.Intn(6)))
+				}
+				e.init()
+			} else {
+				e.terminate(0)
+				e.decision(ctxMbTypeI+3, 0) // no luma AC
+				e.decision(ctxMbTypeI+4, 0) // no chroma
+				e.decision(ctxMbTypeI+6, 1) // prediction mode 2 (DC): bits 1 0
+				e.decision(ctxMbTypeI+7, 0)
+				// intra_chroma_pred_mode 0: neighbours are I_PCM or use mode 0.
+				e.decision(ctxChromaPred, 0)
+				// mb_qp_delta 0: the previous one was 0 or absent.
+				e.decision(ctxQPDelta, 0)
+				// coded_block_flag of the DC block: condTermFlagN is 1 for an
+				// unavailable or I_PCM neighbour, 0 for an Intra16x16 one
+				// without coded DC (§9.3.3.1.1.9).
+				a, b := 1, 1
+				if hasA && !pcm(mb-1) {
+					a = 0
+				}
+				if hasB && !pcm(mb-wMbs) {
+					b = 0
+				}
+				e.decision(ctxCBF+a+2*b, 0)
+			}
+			if mb == last {
+				e.terminate(1) // end_of_slice_flag; its last bit is the stop bit
+				w.align()
+			} else {
+				e.terminate(0)
+			}
 		}
+		au = append(au, nal(0x65, w.b)...)
 	}
-	au := append(append(buildSPS(spsOpts{profile: 77, wMbs: wMbs, hMbs: hMbs}), buildPPS(true, 1)...), nal(0x65, w.b)...)
-	ff := needFFmpeg(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "pcm.264")
-	if err := os.WriteFile(in, au, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "pcm.yuv")
-	if b, err := exec.Command(ff, "-loglevel", "error", "-y", "-i", in, "-pix_fmt", "yuv420p", "-f", "rawvideo", out).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
-	ref, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkStream(t, au, ref)
+	return au
 }
