@@ -18,8 +18,9 @@
 // Covered: Baseline/Main/High intra tools: CAVLC and CABAC, Intra 4x4, 8x8
 // and 16x16 prediction, I_PCM, flat and custom scaling matrices, 4x4 and
 // 8x8 transforms, the deblocking filter (disable_deblocking_filter_idc
-// 0/1/2, offsets), several slices per picture, frame cropping. Refused with
-// an error wrapping ErrUnsupported: P/B/SP/SI slices, interlace (field
+// 0/1/2, offsets), several slices per picture, frame cropping. Pictures with
+// P, B, SP or SI slices are refused with an error wrapping ErrNotIntra,
+// which wraps ErrUnsupported; so are, with ErrUnsupported: interlace (field
 // pictures, MBAFF, PAFF), chroma formats other than 4:2:0, bit depths above
 // 8, lossless transform bypass, slice groups (FMO), arbitrary slice order
 // (ASO), data partitioning.

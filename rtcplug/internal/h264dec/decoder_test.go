@@ -153,6 +153,9 @@ func TestUnsupported(t *testing.T) {
 		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want ErrUnsupported mentioning %q", c.name, err, c.want)
 		}
+		if notIntra := strings.Contains(c.want, "P/B"); errors.Is(err, ErrNotIntra) != notIntra {
+			t.Errorf("%s: errors.Is(err, ErrNotIntra) = %v", c.name, !notIntra)
+		}
 	}
 }
 

@@ -10,6 +10,10 @@ import (
 // depth, FMO/ASO, data partitioning ...). Test with errors.Is.
 var ErrUnsupported = errors.New("h264dec: unsupported")
 
+// ErrNotIntra is wrapped by the error for a picture with P, B, SP or SI
+// slices: the expected case between keyframes. It wraps ErrUnsupported.
+var ErrNotIntra = fmt.Errorf("%w: not an intra picture", ErrUnsupported)
+
 // ErrInvalid is wrapped by every error about a malformed bitstream.
 var ErrInvalid = errors.New("h264dec: invalid bitstream")
 

@@ -243,7 +243,7 @@ func TestFFmpegGOP(t *testing.T) {
 			got, refused := 0, 0
 			for i, au := range accessUnits(stream) {
 				img, err := d.Decode(au)
-				if errors.Is(err, ErrUnsupported) {
+				if errors.Is(err, ErrNotIntra) {
 					refused++
 					continue
 				}

@@ -2,6 +2,8 @@ package h264dec
 
 // Slice header, ITU-T H.264 §7.3.3 / §7.4.3.
 
+import "fmt"
+
 type sliceHeader struct {
 	firstMb         int
 	sliceType       uint32
@@ -28,9 +30,9 @@ func parseSliceHeader(r *bitReader, nalType, nalRefIdc uint8, h *sliceHeader, lo
 	switch h.sliceType % 5 {
 	case 2: // I
 	case 0, 1:
-		return nil, nil, unsupported("P/B slice (slice_type %d): only intra pictures are decoded", h.sliceType)
+		return nil, nil, fmt.Errorf("%w: P/B slice (slice_type %d)", ErrNotIntra, h.sliceType)
 	default:
-		return nil, nil, unsupported("SP/SI slice (slice_type %d)", h.sliceType)
+		return nil, nil, fmt.Errorf("%w: SP/SI slice (slice_type %d)", ErrNotIntra, h.sliceType)
 	}
 	h.ppsID = r.ue()
 	if h.ppsID > 255 {
