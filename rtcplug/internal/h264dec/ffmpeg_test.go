@@ -179,6 +179,11 @@ func TestFFmpegBitExact(t *testing.T) {
 		{"high_cavlc_8x8", "1366x768", 1, append([]string{"-profile:v", "high", "-coder", "0"}, intra...)},
 		{"main_cabac_1280x720", "1280x720", 2, append([]string{"-profile:v", "main"}, intra...)},
 		{"main_cabac_qp10", "640x480", 1, append([]string{"-profile:v", "main", "-qp", "10"}, intra...)},
+		// QP 1: the largest levels (CAVLC level_prefix escapes, CABAC
+		// Exp-Golomb suffixes).
+		{"baseline_qp1", "640x480", 1, append([]string{"-profile:v", "baseline", "-qp", "1"}, intra...)},
+		{"high_cavlc_qp1", "640x480", 1, append([]string{"-profile:v", "high", "-coder", "0", "-qp", "1"}, intra...)},
+		{"high_cabac_qp1", "640x480", 1, append([]string{"-profile:v", "high", "-qp", "1"}, intra...)},
 		{"main_cabac_qp45", "640x480", 1, append([]string{"-profile:v", "main", "-qp", "45"}, intra...)},
 		{"main_cabac_slices4", "640x480", 2, append([]string{"-profile:v", "main", "-x264-params", "slices=4"}, intra...)},
 		{"main_cabac_nodeblock", "640x480", 1, append([]string{"-profile:v", "main", "-x264-params", "no-deblock=1"}, intra...)},
