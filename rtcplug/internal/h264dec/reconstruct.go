@@ -145,8 +145,8 @@ func (d *Decoder) reconstruct(mb int, m *mbInfo) {
 			case x8 > 0:
 				mA = int(m.modes[pos-1])
 			case left != nil:
-				// Table 8-... : an Intra4x4 neighbour offers its 4x4 block n = 1
-				// of the 8x8 block (§8.3.2.1).
+				// An Intra4x4 neighbour offers the mode of 4x4 block n = 1 of
+				// its 8x8 block (n = 2 above), §8.3.2.1.
 				if left.typ == mbI4 {
 					b8A := b8 + 1
 					mA = int(left.modes[int(blkY[b8A*4+1])*4+int(blkX[b8A*4+1])])
