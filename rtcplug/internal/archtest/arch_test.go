@@ -19,12 +19,13 @@ const module = "github.com/nutsbolts/webrtc/"
 
 // cores are the sans-IO packages: bytes and time in, bytes, events and
 // deadlines out.
-var cores = []string{"wire", "stun", "ice", "discover", "dtls", "srtp", "rtp", "rtcp", "sdp", "vp8", "h264", "peer", "conference", "signal"}
+var cores = []string{"wire", "stun", "ice", "discover", "dtls", "srtp", "rtp", "rtcp", "sdp", "vp8", "h264", "peer", "conference", "signal", "h264dec"}
 
 // allowedInternal lists, for each internal package, the internal packages it
 // may import. Anything not listed is a layering error.
 var allowedInternal = map[string][]string{
 	"wire":       {},
+	"h264dec":    {},
 	"sdp":        {"wire"},
 	"stun":       {"wire"},
 	"rtp":        {"wire"},
