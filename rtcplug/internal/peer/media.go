@@ -59,10 +59,10 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		}
 		p.stats.AudioPackets++
 		p.stats.AudioBytes += uint64(len(plain))
-		_, _ = p.audio.update(now, p.created, &h, audioClock)
+		ext, restart := p.audio.update(now, p.created, &h, audioClock)
 		if p.cfg.Record {
 			if payload, err := rtp.Payload(plain, &h); err == nil && len(payload) > 0 {
-				p.emit(Event{Kind: Audio, Data: p.keep(payload), RTPTimestamp: h.Timestamp})
+				p.onAudio(now, ext, restart, h.SSRC, h.Timestamp, payload)
 			}
 		}
 	default:
@@ -94,6 +94,7 @@ func (p *Peer) handleSRTCP(now time.Time, src netip.AddrPort, b []byte) {
 				s.lsrAt = now
 			}
 		}
+		p.senderReport(now, ssrc, si)
 	}
 }
 
@@ -427,8 +428,9 @@ func (p *Peer) deliver(now time.Time, pkt []byte) {
 	if key {
 		w, hgt, _ = vp8.KeyframeSize(frame)
 	}
+	at := p.videoTime(now, h.SSRC, h.Timestamp)
 	if p.cfg.Record {
-		p.emit(Event{Kind: Frame, Data: p.keep(frame), Key: key, Width: w, Height: hgt, RTPTimestamp: h.Timestamp})
+		p.emit(Event{Kind: Frame, Data: p.keep(frame), Key: key, Width: w, Height: hgt, RTPTimestamp: h.Timestamp, Time: at})
 	}
 	if !key {
 		return
@@ -439,7 +441,7 @@ func (p *Peer) deliver(now time.Time, pkt []byte) {
 		p.logf("first keyframe: %dx%d, %d bytes", w, hgt, len(frame))
 	}
 	p.pliDue = time.Time{}
-	p.emit(Event{Kind: Keyframe, Data: bytes.Clone(frame), Width: w, Height: hgt, RTPTimestamp: h.Timestamp})
+	p.emit(Event{Kind: Keyframe, Data: bytes.Clone(frame), Width: w, Height: hgt, RTPTimestamp: h.Timestamp, Time: at})
 }
 
 // gap schedules a PLI, at most one per PLIMinInterval.

@@ -121,7 +121,11 @@ type Event struct {
 	Width, Height int
 	Key           bool // Frame: a keyframe
 	RTPTimestamp  uint32
-	Msg           string
+	// Time (Frame, Keyframe, Audio) is the capture time on the peer's one
+	// timeline: from the RTCP sender reports once one came, else the arrival
+	// of the source's first packet plus its RTP clock (timeline.go).
+	Time time.Time
+	Msg  string
 }
 
 // Config describes a new peer.
@@ -175,6 +179,7 @@ type Peer struct {
 	audio   recvStats
 	reorder reorder
 	asm     *vp8.Assembler
+	tl      timeline // audio/video clock and audio reorder (Config.Record)
 
 	retransmit bool // drainDTLS runs after a DTLS timeout
 
@@ -389,6 +394,7 @@ func (p *Peer) Deadline() time.Time {
 		}
 		add(p.rrDue)
 		add(p.reorder.deadline())
+		add(p.audioDeadline())
 	}
 	return d
 }
@@ -420,6 +426,7 @@ func (p *Peer) HandleTimeout(now time.Time) {
 		if d := p.reorder.deadline(); !d.IsZero() && !now.Before(d) {
 			p.reorderTimeout(now)
 		}
+		p.audioTimeout(now)
 	}
 	p.runFeedback(now)
 }
