@@ -35,6 +35,7 @@ import (
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/media"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/record"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/udpmux"
 )
@@ -325,7 +326,7 @@ type peerHandle struct {
 	log    *slog.Logger
 	notify func(id string, st peer.State) // the signaling socket's; must not block
 	seq    int                            // keyframes submitted; the loop goroutine only
-	rec    *media.Recorder                // nil without WithRecordDir
+	rec    *record.Recorder               // nil without WithRecordDir
 	whip   bool                           // created over WHIP: DELETE may end it
 	left   chan struct{}                  // closed once the peer is out of the registry
 }
@@ -399,7 +400,7 @@ func (p *Plugin) newPeer(conf string, notify func(string, peer.State), whip bool
 		return nil, err
 	}
 	if p.cfg.recordDir != "" {
-		if h.rec, err = media.NewRecorder(p.cfg.recordDir, m.Conference, m.ID, h.log); err != nil {
+		if h.rec, err = newRecorder(p.cfg, m.Conference, m.ID, h.log); err != nil {
 			h.log.Warn("recording disabled for this peer", "err", err)
 		}
 	}
@@ -477,11 +478,11 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 		h.log.Debug(ev.Msg)
 	case peer.Frame:
 		if h.rec != nil {
-			h.rec.Video(ev.RTPTimestamp, ev.Key, ev.Width, ev.Height, ev.Data)
+			h.rec.Video("", ev.Time, ev.Key, ev.Data) // "": VP8 or H.264 told apart by the bitstream
 		}
 	case peer.Audio:
 		if h.rec != nil {
-			h.rec.Audio(ev.RTPTimestamp, ev.Data)
+			h.rec.Audio(ev.Time, ev.Data)
 		}
 	}
 }

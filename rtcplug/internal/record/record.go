@@ -80,25 +80,33 @@ type item struct {
 
 // New creates dir and starts the writer; files appear at the first keyframe.
 func New(dir string, o Options) (*Recorder, error) {
+	r, s, err := prepare(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	go r.run(s)
+	return r, nil
+}
+
+// prepare is New without the goroutine.
+func prepare(dir string, o Options) (*Recorder, *session, error) {
 	if dir == "" {
-		return nil, errors.New("record: empty directory")
+		return nil, nil, errors.New("record: empty directory")
 	}
 	if o.Limit == 0 {
 		o.Limit = DefaultLimit
 	}
 	if o.Limit < MinLimit {
-		return nil, fmt.Errorf("record: limit %d below %d bytes", o.Limit, MinLimit)
+		return nil, nil, fmt.Errorf("record: limit %d below %d bytes", o.Limit, MinLimit)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := &Recorder{queue: make(chan item, QueueItems), done: make(chan struct{}), log: o.Logger}
-	s := newSession(dir, o)
-	go r.run(s)
-	return r, nil
+	return r, newSession(dir, o), nil
 }
 
 // Video queues a frame (copied). codec is VP8 or H264 (Annex B access unit,

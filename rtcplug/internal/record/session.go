@@ -56,11 +56,9 @@ type session struct {
 	queue        []item
 	newV, newA   time.Time // newest sample time per track
 	haveV, haveA bool
-	// last written time per track in the current file
-	lastV, lastA   time.Duration
-	wroteV, wroteA bool
-	skipped        uint64 // samples not written: before a keyframe, too large, late
-	gop            int64  // bytes written since the last keyframe
+	video, audio track  // written times in the current file
+	skipped      uint64 // samples not written: before a keyframe, too large, late
+	gop          int64  // bytes written since the last keyframe
 }
 
 func newSession(dir string, o Options) *session {
@@ -112,8 +110,11 @@ func (s *session) push(it item) {
 			s.newV, s.haveV = it.at, true
 		}
 	}
+	// Sorted by time, except that a sample never passes one of its own
+	// track: decode order is the order the peer gave (a timeline step back
+	// is track.place's business).
 	i := len(s.queue)
-	for i > 0 && s.queue[i-1].at.After(it.at) {
+	for i > 0 && s.queue[i-1].at.After(it.at) && s.queue[i-1].audio != it.audio {
 		i--
 	}
 	s.queue = append(s.queue, item{})
@@ -188,26 +189,23 @@ func (s *session) write(it item) {
 			return
 		}
 	}
+	tr := &s.video
+	if it.audio {
+		tr = &s.audio
+	}
+	t, ok := tr.place(it.at.Sub(s.base))
+	if !ok {
+		s.skipped++ // before the file's first keyframe
+		return
+	}
 	if key {
 		s.gop = 0
 	}
 	s.gop += int64(len(it.data)) + sampleOverhead
-	t := it.at.Sub(s.base)
 	var err error
 	if it.audio {
-		if t < 0 || (s.wroteA && t < s.lastA) {
-			// Before the file's first keyframe, or behind what was written
-			// (a timeline correction): its place has gone.
-			s.skipped++
-			return
-		}
-		s.lastA, s.wroteA = t, true
 		err = s.cur.audio(t, it.data)
 	} else {
-		if s.wroteV && t <= s.lastV {
-			t = s.lastV + time.Millisecond // each frame its own instant
-		}
-		s.lastV, s.wroteV = t, true
 		err = s.cur.video(t, it.key, it.data)
 	}
 	if err != nil {
@@ -261,7 +259,7 @@ func (s *session) open(it item) error {
 	}
 	s.cur, s.curPath, s.base = c, path, it.at
 	s.gop = 0
-	s.wroteA, s.wroteV = false, false
+	s.video, s.audio = track{}, track{}
 	s.log.Info("recording started", "path", path)
 	return nil
 }
@@ -303,4 +301,43 @@ func (s *session) close() {
 		s.release(true)
 	}
 	s.closeFile()
+}
+
+// track keeps one track's times in a file strictly increasing. The
+// timeline may step back: when a source's first sender report replaces
+// its arrival-time anchor (the first video frame waited in the reorder
+// buffer), or when the sender's clock is corrected. A step back is absorbed
+// by shifting the track's later samples after the last one written, and the
+// shift is then paid back at a tenth of each interval, so the track returns
+// to the timeline (and in sync with the other track) within about ten times
+// the step, without a frame out of order or two at one instant.
+type track struct {
+	wrote bool
+	last  time.Duration // last time written
+	step  time.Duration // last interval
+	shift time.Duration // added to the timeline, ≥ 0
+}
+
+// place maps a sample's time from the file's start to its time in the
+// file; false for a sample before the file's start.
+func (tr *track) place(raw time.Duration) (time.Duration, bool) {
+	t := raw + tr.shift
+	if !tr.wrote {
+		if t < 0 {
+			return 0, false
+		}
+		tr.wrote, tr.last, tr.step = true, t, 20*time.Millisecond
+		return t, true
+	}
+	if t < tr.last+time.Millisecond {
+		tr.shift += tr.last + tr.step - t
+		t = raw + tr.shift
+	} else if tr.shift > 0 {
+		d := min(tr.shift, (t-tr.last)/10)
+		tr.shift -= d
+		t -= d
+	}
+	tr.step = t - tr.last
+	tr.last = t
+	return t, true
 }
