@@ -272,3 +272,40 @@ func TestNTPTime(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
+
+// BenchmarkHandleOpus measures the recording audio path: SRTP, the reorder
+// window (every other pair of packets swapped) and the timeline mapping.
+func BenchmarkHandleOpus(b *testing.B) {
+	mk := func() (*Peer, [][]byte) {
+		p, s := connected(b, srtp.AEADAES128GCM)
+		p.cfg.Record = true
+		var pkts [][]byte
+		for i := 0; i < 4096; i++ {
+			j := i
+			if i%4 == 1 {
+				j++
+			} else if i%4 == 2 {
+				j--
+			}
+			pkts = append(pkts, s.opus(uint16(j), uint32(j)*960))
+		}
+		return p, pkts
+	}
+	p, pkts := mk()
+	buf := make([]byte, 1500)
+	now := t0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%len(pkts) == 0 && i > 0 {
+			b.StopTimer()
+			p, pkts = mk()
+			b.StartTimer()
+		}
+		n := copy(buf, pkts[i%len(pkts)])
+		now = now.Add(20 * time.Millisecond)
+		p.HandleDatagram(now, client, buf[:n])
+		for ev := p.Next(); ev.Kind != None; ev = p.Next() {
+		}
+	}
+}
