@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -92,6 +94,12 @@ func oggOpus(t tb) [][]byte {
 func h264Stream(t tb, profile string, w, h int, seconds int) [][]byte {
 	t.Helper()
 	needTool(t, "ffmpeg")
+	key := fmt.Sprint(profile, w, h, seconds)
+	streamsMu.Lock()
+	defer streamsMu.Unlock()
+	if aus, ok := streams[key]; ok {
+		return aus
+	}
 	out := filepath.Join(t.TempDir(), "in.h264")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -106,8 +114,15 @@ func h264Stream(t tb, profile string, w, h int, seconds int) [][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return accessUnits(t, b)
+	streams[key] = accessUnits(t, b)
+	return streams[key]
 }
+
+// streams caches what h264Stream encoded: libx264 is the slow part.
+var (
+	streamsMu sync.Mutex
+	streams   = map[string][][]byte{}
+)
 
 // accessUnits groups NAL units into access units (ITU-T H.264 §7.4.1.2.3):
 // a new one starts at a parameter set, SEI or delimiter after a slice, or

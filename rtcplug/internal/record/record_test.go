@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/at-wat/ebml-go"
+	"github.com/at-wat/ebml-go/webm"
 	"go.uber.org/goleak"
 )
 
@@ -67,6 +69,26 @@ func TestWebM(t *testing.T) {
 		t.Fatalf("%d audio frames, %d fed", n, len(audio))
 	}
 	decodesClean(t, path)
+
+	// Cues for the four keyframe clusters, found through the SeekHead.
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var doc struct {
+		Header  webm.EBMLHeader `ebml:"EBML"`
+		Segment webm.Segment    `ebml:"Segment"`
+	}
+	if err := ebml.Unmarshal(f, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if sh := doc.Segment.SeekHead; sh == nil || len(sh.Seek) != 3 {
+		t.Fatalf("SeekHead %+v", sh)
+	}
+	if c := doc.Segment.Cues; c == nil || len(c.CuePoint) != 4 || c.CuePoint[1].CueTime != 1000 {
+		t.Fatalf("Cues %+v", c)
+	}
 }
 
 // TestMP4: H.264 (libx264 baseline, Annex B access units) + Opus become
@@ -219,7 +241,7 @@ func TestKill9(t *testing.T) {
 // over after each sample.
 func killChild(dir string) {
 	t := childT{}
-	video := h264Stream(t, "baseline", 320, 240, 20)
+	video := h264Stream(t, "baseline", 320, 240, 10)
 	audio := oggOpus(t)
 	for len(audio) < 1000 {
 		audio = append(audio, audio...)

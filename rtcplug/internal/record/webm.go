@@ -14,8 +14,12 @@ import (
 
 // WebM layout (Matroska, RFC 9559, restricted to the WebM subset): the EBML
 // header, a Segment of unknown size (so the file is valid however far it got
-// written), Info and Tracks, then one Cluster after another, each written
-// whole with one write. Close fills in Info's Duration.
+// written) holding a reserved Void, Info and Tracks, then one Cluster after
+// another, each written whole with one write. Close appends Cues (a cue
+// point per cluster that starts at a keyframe, so players can seek), turns
+// the Void into a SeekHead that points at them (RFC 9559 §6.2), and fills
+// in Info's Duration. A file cut short keeps the Void and plays without
+// seeking.
 //
 // ebml-go also offers a block writer (webm.NewSimpleBlockWriter); it runs
 // goroutines fed through unbuffered channels, and after a write error its
@@ -36,6 +40,22 @@ const (
 	clusterBytes = 8 << 20
 )
 
+// seekHeadRoom is the Void reserved for the SeekHead written on close: three
+// Seek entries fit in 70 bytes.
+const seekHeadRoom = 128
+
+// maxCues bounds the cue points kept for a file (one per keyframe cluster:
+// more than a day at one keyframe a second).
+const maxCues = 100_000
+
+// Element IDs the SeekHead names (RFC 9559 §5.1).
+var (
+	idInfo   = []byte{0x15, 0x49, 0xa9, 0x66}
+	idTracks = []byte{0x16, 0x54, 0xae, 0x6b}
+	idCues   = []byte{0x1c, 0x53, 0xbb, 0x6b}
+	idSeg    = []byte{0x18, 0x53, 0x80, 0x67}
+)
+
 // durationMark is a placeholder Duration whose bytes are found in the
 // marshalled header and overwritten on close.
 const durationMark = 0x7265636f72642121
@@ -51,6 +71,11 @@ type webmWriter struct {
 	written int64
 	durPos  int64 // file offset of Duration's value, 0 if not found
 	audioOn bool
+	// segData is the file offset of the Segment's first child (the Void),
+	// infoAt and tracksAt positions relative to it (RFC 9559 §6.2).
+	segData, infoAt, tracksAt int64
+	cues                      []webm.CuePoint
+	keyCluster                bool // the open cluster starts at a keyframe
 
 	open      bool
 	clusterAt int64 // cluster time, ms
@@ -91,10 +116,12 @@ func newWebM(f *os.File, width, height int, audio bool) (*webmWriter, error) {
 	header := struct {
 		Header  webm.EBMLHeader `ebml:"EBML"`
 		Segment struct {
+			Void   []byte      `ebml:"Void"`
 			Info   webm.Info   `ebml:"Info"`
 			Tracks webm.Tracks `ebml:"Tracks"`
 		} `ebml:"Segment,size=unknown"`
 	}{Header: *webm.DefaultEBMLHeader}
+	header.Segment.Void = make([]byte, seekHeadRoom-2) // ID and a 1-byte size
 	header.Segment.Info = webm.Info{
 		TimecodeScale: 1_000_000, // block times in ms
 		MuxingApp:     "rtcplug", WritingApp: "rtcplug",
@@ -113,7 +140,16 @@ func newWebM(f *os.File, width, height int, audio bool) (*webmWriter, error) {
 		w.durPos = int64(i + 3)
 		binary.BigEndian.PutUint64(buf.Bytes()[i+3:], math.Float64bits(0))
 	}
-	if err := w.put(buf.Bytes()); err != nil {
+	// The Segment's size is 8 bytes (unknown); the Void is its first child.
+	b := buf.Bytes()
+	seg := bytes.Index(b, idSeg)
+	if seg < 0 || len(b) < seg+12+seekHeadRoom || b[seg+12] != 0xec {
+		return nil, errors.New("record: unexpected WebM header layout")
+	}
+	w.segData = int64(seg + 12)
+	w.infoAt = int64(bytes.Index(b[seg+12:], idInfo))
+	w.tracksAt = int64(bytes.Index(b[seg+12:], idTracks))
+	if err := w.put(b); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -159,7 +195,7 @@ func (w *webmWriter) block(track uint64, t time.Duration, key, cut bool, data []
 		}
 	}
 	if !w.open {
-		w.open, w.clusterAt = true, ms
+		w.open, w.clusterAt, w.keyCluster = true, ms, cut
 	}
 	w.blocks = append(w.blocks, ebml.Block{
 		TrackNumber: track, Timecode: int16(ms - w.clusterAt), Keyframe: key, Data: [][]byte{data},
@@ -179,11 +215,58 @@ func (w *webmWriter) flush() error {
 	var buf bytes.Buffer
 	buf.Grow(int(w.pending) + 64)
 	err := ebml.Marshal(&c, &buf)
+	clear(w.blocks)
 	w.open, w.blocks, w.pending = false, w.blocks[:0], 0
 	if err != nil {
 		return err
 	}
+	if w.keyCluster && len(w.cues) < maxCues {
+		w.cues = append(w.cues, webm.CuePoint{CueTime: uint64(c.Cluster.Timecode), CueTrackPositions: []webm.CueTrackPosition{{
+			CueTrack: webmVideo, CueClusterPosition: uint64(w.written - w.segData),
+		}}})
+	}
 	return w.put(buf.Bytes())
+}
+
+// index appends the Cues and writes the SeekHead into the reserved Void.
+func (w *webmWriter) index() error {
+	if len(w.cues) == 0 || w.infoAt < 0 || w.tracksAt < 0 {
+		return nil
+	}
+	cuesAt := w.written - w.segData
+	var buf bytes.Buffer
+	if err := ebml.Marshal(&struct {
+		Cues webm.Cues `ebml:"Cues"`
+	}{webm.Cues{CuePoint: w.cues}}, &buf); err != nil {
+		return err
+	}
+	if err := w.put(buf.Bytes()); err != nil {
+		return err
+	}
+	buf.Reset()
+	if err := ebml.Marshal(&struct {
+		SeekHead webm.SeekHead `ebml:"SeekHead"`
+	}{webm.SeekHead{Seek: []webm.Seek{
+		{SeekID: idInfo, SeekPosition: uint64(w.infoAt)},
+		{SeekID: idTracks, SeekPosition: uint64(w.tracksAt)},
+		{SeekID: idCues, SeekPosition: uint64(cuesAt)},
+	}}}, &buf); err != nil {
+		return err
+	}
+	rest := seekHeadRoom - buf.Len()
+	if rest < 2 || rest > 128 {
+		return errors.New("record: SeekHead does not fit its room")
+	}
+	if err := ebml.Marshal(&struct {
+		Void []byte `ebml:"Void"`
+	}{make([]byte, rest-2)}, &buf); err != nil {
+		return err
+	}
+	if buf.Len() != seekHeadRoom {
+		return errors.New("record: SeekHead does not fill its room")
+	}
+	_, err := w.f.WriteAt(buf.Bytes(), w.segData)
+	return err
 }
 
 func (w *webmWriter) size() int64 { return w.written + w.pending + 64 }
@@ -192,6 +275,9 @@ func (w *webmWriter) continues(codec string, _ []byte) bool { return codec == VP
 
 func (w *webmWriter) close() error {
 	err := w.flush()
+	if err == nil {
+		err = w.index()
+	}
 	if err == nil && w.durPos > 0 {
 		var d [8]byte
 		binary.BigEndian.PutUint64(d[:], math.Float64bits(float64(w.end)/float64(time.Millisecond)))
