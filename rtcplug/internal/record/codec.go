@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/Eyevinn/mp4ff/avc"
 )
 
 // detectCodec tells an H.264 Annex B access unit (it starts with a start
@@ -95,7 +93,8 @@ type avcConfig struct {
 }
 
 // parseAVC finds the SPS and PPS of an IDR access unit and the picture size
-// the SPS gives (ITU-T H.264 §7.3.2.1.1, with the frame cropping applied).
+// the SPS gives (ITU-T H.264 §7.3.2.1.1, with the frame cropping applied,
+// sps.go).
 func parseAVC(au []byte) (*avcConfig, error) {
 	nalus, err := splitAnnexB(nil, au)
 	if err != nil {
@@ -125,11 +124,10 @@ func parseAVC(au []byte) (*avcConfig, error) {
 	case len(c.sps) > maxParamSet || len(c.pps) > maxParamSet || len(c.sps) < 4:
 		return nil, errors.New("parameter set size out of range")
 	}
-	sps, err := avc.ParseSPSNALUnit(c.sps, false)
-	if err != nil {
-		return nil, fmt.Errorf("SPS: %w", err)
+	// Our own reader first: it checks the ranges mp4ff's parser trusts.
+	if c.width, c.height, err = spsSize(c.sps); err != nil {
+		return nil, err
 	}
-	c.width, c.height = int(sps.Width), int(sps.Height)
 	if c.width <= 0 || c.height <= 0 || c.width > 8192 || c.height > 8192 {
 		return nil, fmt.Errorf("picture size %dx%d out of range", c.width, c.height)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/Eyevinn/mp4ff/avc"
 )
 
 // A recorder that falls behind holds at most QueueBytes of media, not
@@ -86,6 +88,10 @@ func TestH264ParameterSetChange(t *testing.T) {
 	needTool(t, "ffprobe")
 	dir := t.TempDir()
 	a, b := h264Stream(t, "baseline", 320, 240, 1), h264Stream(t, "baseline", 640, 360, 1)
+	// 360 lines are 23 macroblock rows cropped by 8 (§7.4.2.1.1).
+	if c, err := parseAVC(b[0]); err != nil || c.width != 640 || c.height != 360 {
+		t.Fatalf("%+v %v", c, err)
+	}
 	s := newSession(dir, Options{})
 	for i, au := range append(a, b...) {
 		s.push(item{codec: H264, at: t0.Add(time.Duration(i) * time.Second / 30), key: i%30 == 0, data: au})
@@ -210,6 +216,11 @@ func FuzzParseAVC(f *testing.F) {
 				t.Fatalf("config %+v", c)
 			}
 			_ = c.sameParams(b)
+			// What passed our reader is safe for mp4ff's, and both agree on
+			// the size.
+			if sps, err := avc.ParseSPSNALUnit(c.sps, false); err == nil && (int(sps.Width) != c.width || int(sps.Height) != c.height) {
+				t.Fatalf("size %dx%d, mp4ff says %dx%d", c.width, c.height, sps.Width, sps.Height)
+			}
 		}
 		_, _ = toAVCC(nil, b)
 		_, _, _ = vp8Size(b)
