@@ -111,14 +111,22 @@ func prepare(dir string, o Options) (*Recorder, *session, error) {
 
 // Video queues a frame (copied). codec is VP8 or H264 (Annex B access unit,
 // SPS and PPS before an IDR); "" tells them apart by the bitstream. at is
-// the frame's time on the peer's timeline.
+// the frame's time on the peer's timeline; zero means now.
 func (r *Recorder) Video(codec string, at time.Time, key bool, frame []byte) {
-	r.put(item{codec: codec, at: at, key: key, data: append([]byte(nil), frame...)})
+	r.put(item{codec: codec, at: orNow(at), key: key, data: append([]byte(nil), frame...)})
 }
 
-// Audio queues an Opus packet (copied).
+// Audio queues an Opus packet (copied), at as for Video.
 func (r *Recorder) Audio(at time.Time, pkt []byte) {
-	r.put(item{audio: true, at: at, data: append([]byte(nil), pkt...)})
+	r.put(item{audio: true, at: orNow(at), data: append([]byte(nil), pkt...)})
+}
+
+// orNow stands in the arrival time for a sample that came without a time.
+func orNow(at time.Time) time.Time {
+	if at.IsZero() {
+		return time.Now()
+	}
+	return at
 }
 
 func (r *Recorder) put(it item) {

@@ -273,3 +273,36 @@ func (childT) TempDir() string {
 	}
 	return d
 }
+
+// TestLimitBetweenKeyframes: a group of pictures larger than the limit
+// closes the file where the limit is reached; what follows waits for the
+// next keyframe, which starts the next file. No file passes the limit.
+func TestLimitBetweenKeyframes(t *testing.T) {
+	needTool(t, "ffprobe")
+	dir := t.TempDir()
+	video := ivfFrames(t)
+	s := newSession(dir, Options{Audio: true, Limit: MinLimit})
+	for _, x := range schedule(video, VP8, 60, oggOpus(t), 100*time.Millisecond) {
+		s.push(x.it) // keyframes at 0 and 60 only (30 and 90 pass as delta frames)
+	}
+	s.close()
+	if len(s.files) != 2 {
+		t.Fatalf("files %v", s.files)
+	}
+	total := 0
+	for _, f := range s.files {
+		fi, err := os.Stat(f)
+		if err != nil || fi.Size() > MinLimit {
+			t.Fatalf("%s: %v bytes, %v", f, fi.Size(), err)
+		}
+		decodesClean(t, f)
+		n := ffprobe(t, f).frames(t, "video")
+		if n == 0 || n >= 60 {
+			t.Fatalf("%s: %d frames", f, n)
+		}
+		total += n
+	}
+	if s.skipped == 0 || total >= len(video) {
+		t.Fatalf("%d frames written of %d, %d skipped", total, len(video), s.skipped)
+	}
+}
