@@ -205,6 +205,10 @@ func TestKill9(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // should the test stop before its kill
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
 	sc := bufio.NewScanner(out)
 	var handed time.Duration
 	for sc.Scan() {
@@ -220,7 +224,6 @@ func TestKill9(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
 	if handed < 5*time.Second {
 		t.Fatalf("child stopped at %v", handed)
 	}

@@ -25,10 +25,12 @@ type container interface {
 // Interleaving: samples wait in a queue sorted by time until the other track
 // has caught up (video comes out of the peer later than audio captured at the
 // same instant: reorder buffer, frame assembly), at most holdBack behind the
-// newest sample, so a stalled track cannot hold the other one forever.
+// newest sample, so a stalled track cannot hold the other one forever, and
+// at most holdItems samples or holdBytes of them.
 const (
 	holdBack  = time.Second
 	holdItems = 1024
+	holdBytes = QueueBytes
 )
 
 // Per-sample container overhead assumed by the size limit (a SimpleBlock
@@ -54,6 +56,7 @@ type session struct {
 
 	audioSeen    bool
 	queue        []item
+	queueBytes   int64
 	newV, newA   time.Time // newest sample time per track
 	haveV, haveA bool
 	video, audio track  // written times in the current file
@@ -89,7 +92,7 @@ func (s *session) fail(err error) {
 	s.failed = true
 	s.log.Warn("recording stopped", "err", err)
 	s.closeFile()
-	s.queue = nil
+	s.queue, s.queueBytes = nil, 0
 }
 
 // push takes one sample as it leaves the peer.
@@ -120,6 +123,7 @@ func (s *session) push(it item) {
 	s.queue = append(s.queue, item{})
 	copy(s.queue[i+1:], s.queue[i:])
 	s.queue[i] = it
+	s.queueBytes += int64(len(it.data))
 	s.release(false)
 }
 
@@ -143,7 +147,9 @@ func (s *session) release(all bool) {
 		bound = newest
 	}
 	n := 0
-	for n < len(s.queue) && (all || len(s.queue)-n > holdItems || !s.queue[n].at.After(bound)) {
+	for n < len(s.queue) && (all || len(s.queue)-n > holdItems || s.queueBytes > holdBytes ||
+		!s.queue[n].at.After(bound)) {
+		s.queueBytes -= int64(len(s.queue[n].data))
 		s.write(s.queue[n])
 		if s.failed {
 			return

@@ -306,3 +306,24 @@ func TestQueueKeepsTrackOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestInterleaveBounded: a track that stops (here audio) holds the other
+// at most holdBack; huge samples are held at most holdBytes.
+func TestInterleaveBounded(t *testing.T) {
+	s := newSession(t.TempDir(), Options{Audio: true})
+	s.push(item{audio: true, at: t0, data: []byte{0xfc}})
+	big := make([]byte, 4<<20)
+	for i := 0; i < 40; i++ {
+		s.push(item{codec: VP8, at: t0.Add(time.Duration(i) * time.Second / 30), data: big})
+		if s.queueBytes > holdBytes+int64(len(big)) {
+			t.Fatalf("%d bytes held", s.queueBytes)
+		}
+	}
+	for i := 40; i < 90; i++ {
+		s.push(item{codec: VP8, at: t0.Add(time.Duration(i) * time.Second / 30), data: []byte{1}})
+	}
+	if oldest := s.queue[0].at; oldest.Before(t0.Add(89*time.Second/30 - holdBack)) {
+		t.Fatalf("held since %v", oldest.Sub(t0))
+	}
+	s.close()
+}
