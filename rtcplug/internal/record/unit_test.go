@@ -222,6 +222,9 @@ func FuzzParseAVC(f *testing.F) {
 				t.Fatalf("size %dx%d, mp4ff says %dx%d", c.width, c.height, sps.Width, sps.Height)
 			}
 		}
+		if len(b) > 0 {
+			_, _, _ = spsSize(append([]byte{0x67}, b[1:]...))
+		}
 		_, _ = toAVCC(nil, b)
 		_, _, _ = vp8Size(b)
 		_ = opusDuration(b)
