@@ -8,8 +8,15 @@ import (
 // BenchmarkSessionWebM measures writing VP8 + Opus into WebM on the
 // recorder's goroutine (disk included), per sample.
 func BenchmarkSessionWebM(b *testing.B) {
-	video, audio := ivfFrames(b), oggOpus(b)
-	plan := schedule(video, VP8, 30, audio, 100*time.Millisecond)
+	benchSession(b, schedule(ivfFrames(b), VP8, 30, oggOpus(b), 100*time.Millisecond))
+}
+
+// BenchmarkSessionMP4 is the same for H.264 + Opus into fragmented MP4.
+func BenchmarkSessionMP4(b *testing.B) {
+	benchSession(b, schedule(h264Stream(b, "baseline", 640, 480, 4), H264, 30, oggOpus(b), 100*time.Millisecond))
+}
+
+func benchSession(b *testing.B, plan []sample) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var s *session
