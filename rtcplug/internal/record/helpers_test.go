@@ -276,3 +276,30 @@ func within(t testing.TB, what string, got, want time.Duration, frac float64) {
 		t.Fatalf("%s %v, want %v ±%.0f%%", what, got, want, frac*100)
 	}
 }
+
+// inSync checks that both streams of path start together (the file starts
+// at the first keyframe, and audio and video of the same instant share a
+// time): within one audio packet.
+func inSync(t testing.TB, path string) {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,start_time",
+		"-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := map[string]float64{}
+	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+		f := bytes.Split(line, []byte(","))
+		if len(f) != 2 {
+			t.Fatalf("ffprobe line %q", line)
+		}
+		v, err := strconv.ParseFloat(string(f[1]), 64)
+		if err != nil {
+			t.Fatalf("start_time %q", f[1])
+		}
+		starts[string(f[0])] = v
+	}
+	if d := starts["video"] - starts["audio"]; len(starts) != 2 || d > 0.02 || d < -0.02 {
+		t.Fatalf("stream starts %v", starts)
+	}
+}

@@ -69,6 +69,7 @@ func TestWebM(t *testing.T) {
 		t.Fatalf("%d audio frames, %d fed", n, len(audio))
 	}
 	decodesClean(t, path)
+	inSync(t, path)
 
 	// Cues for the four keyframe clusters, found through the SeekHead.
 	f, err := os.Open(path)
@@ -114,6 +115,7 @@ func TestMP4(t *testing.T) {
 				t.Fatalf("%d video frames, %d fed", n, len(video))
 			}
 			decodesClean(t, path)
+			inSync(t, path)
 		})
 	}
 }

@@ -135,7 +135,8 @@ func (s *session) release(all bool) {
 		newest = s.newA
 	}
 	bound := newest.Add(-holdBack)
-	if s.haveV && s.haveA {
+	switch {
+	case s.haveV && s.haveA:
 		m := s.newV
 		if s.newA.Before(m) {
 			m = s.newA
@@ -143,9 +144,11 @@ func (s *session) release(all bool) {
 		if m.After(bound) {
 			bound = m
 		}
-	} else {
-		bound = newest
+	case !s.opt.Audio:
+		bound = newest // one track, no other to wait for
 	}
+	// Otherwise one of two tracks has come so far: it waits holdBack for
+	// the other, so the file's first keyframe finds the audio of its instant.
 	n := 0
 	for n < len(s.queue) && (all || len(s.queue)-n > holdItems || s.queueBytes > holdBytes ||
 		!s.queue[n].at.After(bound)) {
