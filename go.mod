@@ -3,6 +3,8 @@ module github.com/nutsbolts/webrtc
 go 1.26.0
 
 require (
+	github.com/Eyevinn/mp4ff v0.53.0
+	github.com/at-wat/ebml-go v0.19.4
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
 	github.com/go-chi/chi/v5 v5.5.0

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,8 +19,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	piondtls "github.com/pion/dtls/v3"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
-	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 	"go.uber.org/goleak"
 
 	"github.com/nutsbolts/webrtc/rtcplug"
@@ -321,64 +318,33 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
-// TestRecording: with WithRecordDir, every frame lands in video.ivf and the
-// Opus packets in audio.ogg, both readable by pion's readers.
+// TestRecording: with WithRecordDir, pion's VP8 and Opus land in one WebM
+// that ffprobe reads as a 640x480 VP8 stream and an Opus stream as long as
+// what was sent, and that ffmpeg decodes without an error.
 func TestRecording(t *testing.T) {
+	needFFprobe(t)
 	rec := t.TempDir()
 	s := newServer(t, rtcplug.WithRecordDir(rec))
 	w := dial(t, s.wsURL())
 	p := connect(t, w, "rec", piondtls.SRTP_AEAD_AES_128_GCM, nil)
 	waitConnected(t, p)
 	w.waitState("connected", 10*time.Second)
+	start := time.Now()
 	p.stream(t, 2*time.Second)
-	waitFor(t, "frames", 10*time.Second, func() bool { return s.plugin.Stats().VideoFrames >= 50 })
+	streamed := time.Since(start)
+	waitFor(t, "frames", 10*time.Second, func() bool { return s.plugin.Stats().VideoFrames >= 30 })
 	w.send("LeaveConference", nil)
 	w.waitState("closed", 10*time.Second)
 	waitFor(t, "peer gone", 10*time.Second, func() bool { return s.plugin.Stats().Peers == 0 })
 
-	dir := filepath.Join(rec, "rec", p.id)
-	f, err := os.Open(filepath.Join(dir, "video.ivf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, hdr, err := ivfreader.NewWith(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if hdr.Width != 640 || hdr.Height != 480 || hdr.NumFrames < 50 {
-		t.Fatalf("IVF header %+v", hdr)
-	}
-	n := 0
-	for {
-		_, _, err := r.ParseNextFrame()
-		if err != nil {
-			break
-		}
-		n++
-	}
-	if n != int(hdr.NumFrames) {
-		t.Fatalf("%d frames, header says %d", n, hdr.NumFrames)
-	}
-	a, err := os.Open(filepath.Join(dir, "audio.ogg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	or, _, err := oggreader.NewWith(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages := 0
-	for {
-		if _, _, err := or.ParseNextPage(); err != nil {
-			break
-		}
-		pages++
-	}
-	if pages < 50 {
-		t.Fatalf("%d Ogg pages", pages)
-	}
+	// pion paces by a wall-clock ticker, which a loaded machine slows: fewer
+	// frames go out than 2 s hold, each 1/30 s apart in RTP time, while its
+	// sender reports map them to the wall clock. The recording follows the
+	// reports, so its length lies near the frames' RTP span or the time
+	// streamed; on an idle machine the two are the same 2 s.
+	frames := s.plugin.Stats().VideoFrames
+	checkRecording(t, filepath.Join(rec, "rec", p.id, "recording.webm"),
+		[]time.Duration{time.Duration(frames) * time.Second / 30, streamed}, int(frames)*9/10)
 }
 
 // TestLimits: a full plugin refuses joins with Error "full" and accepts

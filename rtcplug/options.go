@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/media"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/record"
 )
 
 // Option configures Mount. Options are applied in order over the defaults and
@@ -49,6 +50,7 @@ type config struct {
 	stunServer     string
 	snapshotDir    string
 	recordDir      string
+	recordLimit    int64
 	onKeyframe     func(Keyframe)
 	onPeerState    func(PeerState)
 	log            *slog.Logger
@@ -82,6 +84,7 @@ func defaults() *config {
 		maxPerConf:     DefaultMaxPeersPerConference,
 		maxPending:     DefaultMaxPending,
 		decodeWorkers:  media.DefaultWorkers,
+		recordLimit:    DefaultRecordLimit,
 		rand:           rand.Reader,
 	}
 }
@@ -180,13 +183,36 @@ func WithSnapshotDir(dir string) Option {
 	}
 }
 
-// WithRecordDir records every peer's media: all VP8 frames (from the first
-// keyframe) as <dir>/<conference>/<peer>/video.ivf and the Opus audio as
-// audio.ogg. Writing happens off the packet path; if the disk falls behind,
+// WithRecordDir records every peer's audio and video into one playable file:
+// VP8 + Opus as <dir>/<conference>/<peer>/recording.webm, H.264 + Opus as
+// recording.mp4 (fragmented, so a crash leaves a file that plays up to its
+// last second or so). Audio and video share one clock, from the sender's
+// RTCP sender reports. A file starts at a keyframe; see WithRecordLimit for
+// its size. Writing happens off the packet path; if the disk falls behind,
 // media is dropped rather than queued without bound. Default "" (none).
 func WithRecordDir(dir string) Option {
 	return func(c *config) error {
 		c.recordDir = dir
+		return nil
+	}
+}
+
+// DefaultRecordLimit is the default of WithRecordLimit: 1 GiB, about an hour
+// of 2.5 Mbit/s video, a file every tool copies and opens at once.
+const DefaultRecordLimit = record.DefaultLimit
+
+// WithRecordLimit bounds one recording file to bytes (at least 64 KiB).
+// When the next group of pictures would not fit, the file is closed cleanly
+// at a keyframe and the recording goes on in recording-2.webm (or .mp4),
+// recording-3, ...; a file that reaches the limit between keyframes is
+// closed there and the next one starts at the next keyframe. Default
+// DefaultRecordLimit.
+func WithRecordLimit(bytes int64) Option {
+	return func(c *config) error {
+		if bytes < record.MinLimit {
+			return fmt.Errorf("rtcplug: record limit %d below %d bytes", bytes, record.MinLimit)
+		}
+		c.recordLimit = bytes
 		return nil
 	}
 }

@@ -70,3 +70,16 @@ func TestWithZerolog(t *testing.T) {
 		t.Fatalf("zerolog got %q", out)
 	}
 }
+
+func TestWithRecordLimit(t *testing.T) {
+	c := defaults()
+	if c.recordLimit != 1<<30 || DefaultRecordLimit != 1<<30 {
+		t.Fatalf("default record limit %d", c.recordLimit)
+	}
+	if err := WithRecordLimit(64<<10 - 1)(c); err == nil {
+		t.Fatal("limit below 64 KiB accepted")
+	}
+	if err := WithRecordLimit(10 << 20)(c); err != nil || c.recordLimit != 10<<20 {
+		t.Fatalf("%v %d", err, c.recordLimit)
+	}
+}

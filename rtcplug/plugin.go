@@ -34,6 +34,7 @@ import (
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/media"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/record"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/udpmux"
 )
@@ -356,7 +357,7 @@ type peerHandle struct {
 	log      *slog.Logger
 	notify   func(id string, st peer.State) // the signaling socket's; must not block
 	seq      int                            // keyframes submitted; the loop goroutine only
-	rec      *media.Recorder                // nil without WithRecordDir
+	rec      *record.Recorder               // nil without WithRecordDir
 	whip     bool                           // created over WHIP: DELETE may end it
 	left     chan struct{}                  // closed once the peer is out of the registry
 	hostPeer                                // peers.go
@@ -437,7 +438,7 @@ func (p *Plugin) newPeer(conf, identity string, notify func(string, peer.State),
 		return nil, joinError(err)
 	}
 	if p.cfg.recordDir != "" {
-		if h.rec, err = media.NewRecorder(p.cfg.recordDir, m.Conference, m.ID, h.log); err != nil {
+		if h.rec, err = newRecorder(p.cfg, m.Conference, m.ID, h.log); err != nil {
 			h.log.Warn("recording disabled for this peer", "err", err)
 		}
 	}
@@ -522,13 +523,13 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 	case peer.Log:
 		h.log.Debug(ev.Msg)
 	case peer.Frame:
-		if h.rec != nil && ev.Codec != peer.CodecH264 { // the IVF file holds VP8 only
-			h.rec.Video(ev.RTPTimestamp, ev.Key, ev.Width, ev.Height, ev.Data)
+		if h.rec != nil {
+			h.rec.Video(ev.Codec, ev.Time, ev.Key, ev.Data)
 		}
 		h.frame(ev)
 	case peer.Audio:
 		if h.rec != nil {
-			h.rec.Audio(ev.RTPTimestamp, ev.Data)
+			h.rec.Audio(ev.Time, ev.Data)
 		}
 		h.audioPacket(ev)
 	}

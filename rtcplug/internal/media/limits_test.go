@@ -125,18 +125,3 @@ func TestSnapshotFileModeAndCleanup(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
-
-// A recorder that falls behind holds at most RecorderBytes of media, not
-// RecorderQueue frames of up to 4 MiB each.
-func TestRecorderQueueBoundedInBytes(t *testing.T) {
-	r := newRecorder(t.TempDir(), slog.New(slog.DiscardHandler))
-	frame := make([]byte, 1<<20)
-	for i := 0; i < 100; i++ {
-		r.Video(uint32(i), i == 0, 64, 64, frame) // the writer is not running: nothing drains
-	}
-	if kept := 100 - int(r.Dropped()); kept > RecorderBytes>>20 || kept == 0 {
-		t.Fatalf("%d MiB queued", kept)
-	}
-	go r.run()
-	r.Close()
-}

@@ -3,10 +3,7 @@
 // golang.org/x/image/vp8, writes it as a JPEG (atomically: temp file, then
 // rename) and hands the image to a callback. When the pool is saturated new
 // keyframes are dropped and counted, never queued without bound.
-//
-// A Recorder writes one peer's media as it arrives: every VP8 frame into an
-// IVF file and the Opus packets into an Ogg file, from a goroutine of its own
-// behind a bounded queue.
+// (Recordings are internal/record's.)
 package media
 
 import (

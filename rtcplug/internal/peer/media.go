@@ -61,10 +61,10 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.AudioPackets++
 		p.stats.AudioBytes += uint64(len(plain))
 		p.info.rate.add(now, p.created, len(plain))
-		_, _ = p.audio.update(now, p.created, &h, audioClock)
+		ext, restart := p.audio.update(now, p.created, &h, audioClock)
 		if p.cfg.Record {
 			if payload, err := rtp.Payload(plain, &h); err == nil && len(payload) > 0 {
-				p.emit(Event{Kind: Audio, Data: p.keep(payload), RTPTimestamp: h.Timestamp})
+				p.onAudio(now, ext, restart, h.SSRC, h.Timestamp, payload)
 			}
 		}
 	default:
@@ -96,6 +96,7 @@ func (p *Peer) handleSRTCP(now time.Time, src netip.AddrPort, b []byte) {
 				s.lsrAt = now
 			}
 		}
+		p.senderReport(now, ssrc, si)
 	}
 }
 
@@ -429,8 +430,9 @@ func (p *Peer) deliver(now time.Time, pkt []byte) {
 	if key {
 		w, hgt = p.keyframeSize(frame)
 	}
+	at := p.videoTime(now, h.SSRC, h.Timestamp)
 	if p.cfg.Record {
-		p.emit(Event{Kind: Frame, Data: p.keep(frame), Key: key, Width: w, Height: hgt, RTPTimestamp: h.Timestamp, Codec: p.codecName()})
+		p.emit(Event{Kind: Frame, Data: p.keep(frame), Key: key, Width: w, Height: hgt, RTPTimestamp: h.Timestamp, Time: at, Codec: p.codecName()})
 	}
 	if !key {
 		return
@@ -442,7 +444,7 @@ func (p *Peer) deliver(now time.Time, pkt []byte) {
 	}
 	p.pliDue = time.Time{}
 	p.scheduleSnapshot(now)
-	p.emit(Event{Kind: Keyframe, Data: bytes.Clone(frame), Width: w, Height: hgt, RTPTimestamp: h.Timestamp, Codec: p.codecName()})
+	p.emit(Event{Kind: Keyframe, Data: bytes.Clone(frame), Width: w, Height: hgt, RTPTimestamp: h.Timestamp, Time: at, Codec: p.codecName()})
 }
 
 // gap schedules a PLI, at most one per PLIMinInterval.

@@ -121,8 +121,12 @@ type Event struct {
 	Width, Height int
 	Key           bool // Frame: a keyframe
 	RTPTimestamp  uint32
-	Msg           string
-	Codec         string // Keyframe, Frame: CodecVP8 or CodecH264
+	// Time (Frame, Keyframe, Audio) is the capture time on the peer's one
+	// timeline: from the RTCP sender reports once one came, else the arrival
+	// of the source's first packet plus its RTP clock (timeline.go).
+	Time  time.Time
+	Msg   string
+	Codec string // Keyframe, Frame: CodecVP8 or CodecH264
 }
 
 // Config describes a new peer.
@@ -193,8 +197,9 @@ type Peer struct {
 	videoCodec    string // "" until the answer: VP8
 	videoFormats  []videoFormat
 	switchedVideo bool
-	firOnly       bool  // ask for keyframes with FIR, not PLI
-	firSeq        uint8 // FIR command sequence number (RFC 5104 §4.3.1.2)
+	firOnly       bool     // ask for keyframes with FIR, not PLI
+	firSeq        uint8    // FIR command sequence number (RFC 5104 §4.3.1.2)
+	tl            timeline // audio/video clock and audio reorder (Config.Record)
 
 	retransmit bool // drainDTLS runs after a DTLS timeout
 
@@ -412,6 +417,7 @@ func (p *Peer) Deadline() time.Time {
 		}
 		add(p.rrDue)
 		add(p.reorder.deadline())
+		add(p.audioDeadline())
 	}
 	return d
 }
@@ -445,6 +451,7 @@ func (p *Peer) HandleTimeout(now time.Time) {
 		if d := p.reorder.deadline(); !d.IsZero() && !now.Before(d) {
 			p.reorderTimeout(now)
 		}
+		p.audioTimeout(now)
 	}
 	p.runFeedback(now)
 }
