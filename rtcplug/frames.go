@@ -94,9 +94,16 @@ func WithSnapshotInterval(d time.Duration) Option {
 	}
 }
 
-// eventTime is the Time of a Frame or AudioPacket made from ev: for now the
-// arrival, as the plugin's clock reads it when the event is handled.
-func (h *peerHandle) eventTime(ev peer.Event) time.Time { return h.p.cfg.clock() }
+// eventTime is the Time of a Frame or AudioPacket made from ev: the capture
+// time on the peer's timeline (RTCP sender reports, RFC 3550 §6.4.1, else the
+// arrival of the source's first packet plus its RTP clock); the plugin's
+// clock only if the peer gave none.
+func (h *peerHandle) eventTime(ev peer.Event) time.Time {
+	if !ev.Time.IsZero() {
+		return ev.Time
+	}
+	return h.p.cfg.clock()
+}
 
 // eventCodec is the codec of a frame event ("VP8" or "H264"; the peer's
 // names are the public ones).
