@@ -125,9 +125,10 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 	p.hostAddrs = hostAddrs(mux.LocalAddr().Addr().Is6(), cfg.candidateAddrs)
 
 	p.pool = media.NewPool(p.ctx, media.Config{
-		Dir:      cfg.snapshotDir,
-		Quality:  cfg.jpegQuality,
-		Workers:  cfg.decodeWorkers,
+		Dir:     cfg.snapshotDir,
+		Quality: cfg.jpegQuality,
+		Workers: cfg.decodeWorkers,
+		Rate:    cfg.snapshotRate, RatePer: cfg.snapshotPer, DiskLimit: cfg.snapshotDisk,
 		OnResult: p.onDecoded,
 		Logger:   p.log,
 	})
@@ -251,6 +252,10 @@ type Stats struct {
 	// Keyframes decoded, JPEGs written, keyframes dropped because the decoder
 	// pool was busy, and decode or write failures.
 	Keyframes, Snapshots, DroppedKeyframes, FailedKeyframes uint64
+	// Keyframes refused before decoding: far too small for the size they
+	// claim (or a size out of range), over the peer's WithSnapshotRate, or
+	// past WithSnapshotDiskLimit; and the bytes of JPEGs written.
+	RefusedKeyframes, RateLimitedKeyframes, DiskLimitedKeyframes, SnapshotBytes uint64
 }
 
 // Stats returns current counters.
@@ -268,6 +273,8 @@ func (p *Plugin) Stats() Stats {
 		VideoPackets: total.VideoPackets, AudioPackets: total.AudioPackets, VideoFrames: total.Frames,
 		LostPackets: total.Lost, PLIs: total.PLIs, NACKs: total.NACKs, Reports: total.Reports,
 		Keyframes: ps.Decoded, Snapshots: ps.Written, DroppedKeyframes: ps.Dropped, FailedKeyframes: ps.Failed,
+		RefusedKeyframes: ps.Refused, RateLimitedKeyframes: ps.RateLimited, DiskLimitedKeyframes: ps.DiskLimited,
+		SnapshotBytes: ps.BytesWritten,
 	}
 }
 
@@ -325,6 +332,7 @@ type peerHandle struct {
 	log    *slog.Logger
 	notify func(id string, st peer.State) // the signaling socket's; must not block
 	seq    int                            // keyframes submitted; the loop goroutine only
+	limit  media.Limiter                  // WithSnapshotRate; the loop goroutine only
 	rec    *media.Recorder                // nil without WithRecordDir
 	whip   bool                           // created over WHIP: DELETE may end it
 	left   chan struct{}                  // closed once the peer is out of the registry
@@ -469,7 +477,7 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 			return
 		}
 		h.seq++
-		if !h.p.pool.Submit(media.Job{Conference: m.Conference, Peer: m.ID, Seq: h.seq, Time: time.Now(), Frame: ev.Data}) {
+		if !h.p.pool.Submit(media.Job{Conference: m.Conference, Peer: m.ID, Seq: h.seq, Time: time.Now(), Frame: ev.Data, Limit: &h.limit}) {
 			h.seq--
 			h.log.Debug("keyframe dropped: decoder busy")
 		}
