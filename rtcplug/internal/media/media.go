@@ -33,7 +33,11 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultQueue   = 16
+	// DefaultQueue keyframes may wait for a worker: the first keyframes of
+	// many peers connecting at once arrive together, and a sender that is
+	// not asked again sends its next one only a GOP later. At ~5 ms each
+	// (640x480) 64 are a third of a second of work, at most ~6 MB of frames.
+	DefaultQueue   = 64
 	DefaultQuality = 90
 	// MaxFrame bounds a keyframe handed to the decoder.
 	MaxFrame = 4 << 20
