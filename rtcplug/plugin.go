@@ -129,8 +129,9 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 		Quality: cfg.jpegQuality,
 		Workers: cfg.decodeWorkers,
 		Rate:    cfg.snapshotRate, RatePer: cfg.snapshotPer, DiskLimit: cfg.snapshotDisk,
-		OnResult: p.onDecoded,
-		Logger:   p.log,
+		DecodeShare: media.DefaultDecodeShare,
+		OnResult:    p.onDecoded,
+		Logger:      p.log,
 	})
 
 	sub := chi.NewRouter()

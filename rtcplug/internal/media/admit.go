@@ -102,3 +102,40 @@ const (
 func DefaultWorkers() int {
 	return min(max(runtime.GOMAXPROCS(0)-1, 1), 4)
 }
+
+// DefaultDecodeShare is the share of the scheduler's processors that
+// decoding may hold, measured over the last second: past it new keyframes
+// are dropped (Stats.Dropped) so that the socket reader and the peers,
+// which must never wait, keep the rest. Time is wall time from a worker's
+// start to its end, so a core taken by other work counts against decoding
+// too.
+const DefaultDecodeShare = 0.5
+
+// shareMeter sums decoding time in one-second buckets; the load of the last
+// second is the current bucket plus the unexpired part of the previous one.
+type shareMeter struct {
+	start     time.Time // of the current bucket
+	cur, prev time.Duration
+}
+
+func (m *shareMeter) roll(now time.Time) {
+	switch d := now.Sub(m.start); {
+	case d < time.Second:
+	case d < 2*time.Second:
+		m.start, m.prev, m.cur = m.start.Add(time.Second), m.cur, 0
+	default:
+		m.start, m.prev, m.cur = now, 0, 0
+	}
+}
+
+func (m *shareMeter) add(now time.Time, busy time.Duration) {
+	m.roll(now)
+	m.cur += busy
+}
+
+// load is the decoding time of the last second.
+func (m *shareMeter) load(now time.Time) time.Duration {
+	m.roll(now)
+	left := time.Second - now.Sub(m.start)
+	return m.cur + time.Duration(float64(m.prev)*float64(left)/float64(time.Second))
+}

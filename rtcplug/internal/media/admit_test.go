@@ -195,3 +195,43 @@ func sameYCbCr(a, b *image.YCbCr) bool {
 	}
 	return true
 }
+
+func TestShareMeter(t *testing.T) {
+	var m shareMeter
+	t0 := time.Unix(100, 0)
+	m.add(t0, 300*time.Millisecond)
+	m.add(t0.Add(500*time.Millisecond), 300*time.Millisecond)
+	if got := m.load(t0.Add(900 * time.Millisecond)); got != 600*time.Millisecond {
+		t.Fatalf("load %v", got)
+	}
+	// Half a second into the next bucket, half of the previous one counts.
+	if got := m.load(t0.Add(1500 * time.Millisecond)); got != 300*time.Millisecond {
+		t.Fatalf("load %v", got)
+	}
+	if got := m.load(t0.Add(5 * time.Second)); got != 0 {
+		t.Fatalf("load %v after a quiet spell", got)
+	}
+}
+
+// TestDecodeShareSheds: once decoding has held its share of the processors
+// over the last second, new keyframes are dropped and counted until the
+// load has aged out (virtual time).
+func TestDecodeShareSheds(t *testing.T) {
+	p := NewPool(context.Background(), Config{Workers: 1, DecodeShare: 0.5})
+	defer p.Close()
+	now := time.Unix(100, 0)
+	p.now = func() time.Time { return now }
+	p.meterMu.Lock()
+	p.meter.add(now, p.budget+time.Millisecond)
+	p.meterMu.Unlock()
+	if p.Submit(Job{Conference: "c", Peer: "p", Time: now, Frame: smallKeyframe}) {
+		t.Fatal("admitted over budget")
+	}
+	if s := p.Stats(); s.Dropped != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	now = now.Add(2 * time.Second)
+	if !p.Submit(Job{Conference: "c", Peer: "p", Time: now, Frame: smallKeyframe}) {
+		t.Fatal("refused once the load aged out")
+	}
+}

@@ -93,6 +93,10 @@ type Config struct {
 	// files are no longer written and each skipped one is counted; the
 	// callback still gets its image.
 	DiskLimit int64
+	// DecodeShare is the share of the GOMAXPROCS processors that decoding
+	// may hold over the last second before keyframes are dropped (0 = no
+	// bound; the plugin uses DefaultDecodeShare).
+	DecodeShare float64
 	// OnResult is called from a worker for every decoded keyframe.
 	OnResult func(Result)
 	Logger   *slog.Logger
@@ -128,6 +132,9 @@ type Pool struct {
 	busy   map[peerKey]int
 
 	now      func() time.Time
+	meterMu  sync.Mutex
+	meter    shareMeter
+	budget   time.Duration // decoding time allowed per second
 	warnMu   sync.Mutex
 	lastWarn time.Time
 	quiet    int // warnings turned into debug since lastWarn
@@ -170,7 +177,9 @@ func NewPool(ctx context.Context, cfg Config) *Pool {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.DecodeShare = min(cfg.DecodeShare, 1)
 	p := &Pool{cfg: cfg, jobs: make(chan Job, cfg.Queue), now: time.Now, busy: make(map[peerKey]int)}
+	p.budget = time.Duration(cfg.DecodeShare * float64(runtime.GOMAXPROCS(0)) * float64(time.Second))
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	for range cfg.Workers {
 		p.wg.Add(1)
@@ -203,6 +212,10 @@ func (p *Pool) Submit(j Job) bool {
 	}
 	if j.Limit != nil && !j.Limit.allow(now, p.cfg.Rate, p.cfg.RatePer) {
 		p.rateLimited.Add(1)
+		return false
+	}
+	if p.budget > 0 && p.overBudget() {
+		p.dropped.Add(1)
 		return false
 	}
 	k := peerKey{j.Conference, j.Peer}
@@ -275,8 +288,24 @@ func (p *Pool) work() {
 	}
 }
 
+// overBudget reports whether decoding held more than its share of the
+// processors over the last second.
+func (p *Pool) overBudget() bool {
+	now := p.now()
+	p.meterMu.Lock()
+	defer p.meterMu.Unlock()
+	return p.meter.load(now) > p.budget
+}
+
 func (p *Pool) process(w *worker, j Job) {
 	defer p.finished(j)
+	t0 := p.now()
+	defer func() {
+		now := p.now()
+		p.meterMu.Lock()
+		p.meter.add(now, now.Sub(t0))
+		p.meterMu.Unlock()
+	}()
 	log := p.cfg.Logger.With("conference", j.Conference, "peer", j.Peer)
 	img, err := decodeWith(w.dec, j.Frame)
 	if err != nil {
