@@ -202,3 +202,36 @@ func TestFFmpegReads(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEncode: any size and any samples give a JPEG that image/jpeg reads
+// back at that size.
+func FuzzEncode(f *testing.F) {
+	f.Add(uint8(16), uint8(16), uint8(90), []byte{0, 255, 128})
+	f.Add(uint8(1), uint8(1), uint8(1), []byte{255})
+	f.Add(uint8(33), uint8(7), uint8(100), []byte{0xff, 0xff, 0xff, 0})
+	f.Fuzz(func(t *testing.T, w, h, q uint8, seed []byte) {
+		if w == 0 || h == 0 || len(seed) == 0 {
+			return
+		}
+		img := image.NewYCbCr(image.Rect(0, 0, int(w), int(h)), image.YCbCrSubsampleRatio420)
+		for i := range img.Y {
+			img.Y[i] = seed[i%len(seed)]
+		}
+		for i := range img.Cb {
+			img.Cb[i] = seed[(i*7)%len(seed)]
+			img.Cr[i] = seed[(i*13)%len(seed)] ^ 0xff
+		}
+		var e Encoder
+		var buf bytes.Buffer
+		if err := e.Encode(&buf, img, int(q)%100+1); err != nil {
+			t.Fatal(err)
+		}
+		got, err := stdjpeg.Decode(&buf)
+		if err != nil {
+			t.Fatalf("%dx%d q%d: %v", w, h, q, err)
+		}
+		if got.Bounds() != img.Bounds() {
+			t.Fatalf("bounds %v", got.Bounds())
+		}
+	})
+}

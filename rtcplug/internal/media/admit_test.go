@@ -235,3 +235,20 @@ func TestDecodeShareSheds(t *testing.T) {
 		t.Fatal("refused once the load aged out")
 	}
 }
+
+// FuzzCheckKeyframe: any bytes; an admitted frame is a keyframe whose size
+// is in range and whose length meets the rule.
+func FuzzCheckKeyframe(f *testing.F) {
+	f.Add(smallKeyframe)
+	f.Add(append(vp8Header(4096, 2304), make([]byte, 30)...))
+	f.Add([]byte{0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0xff, 0x3f, 0xff, 0x3f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w, h, err := CheckKeyframe(b)
+		if err != nil {
+			return
+		}
+		if w < 1 || h < 1 || w*h > MaxPixels || len(b) < MinKeyframeBytes(w, h) || b[0]&1 != 0 {
+			t.Fatalf("admitted %dx%d in %d bytes", w, h, len(b))
+		}
+	})
+}
