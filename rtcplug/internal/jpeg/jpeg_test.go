@@ -95,7 +95,7 @@ func TestTablesComplete(t *testing.T) {
 // and stays within 40 dB PSNR of image/jpeg's own encoding at the same
 // quality, at both sizes and several qualities.
 func TestMatchesStdlib(t *testing.T) {
-	for _, name := range []string{"vp8-640x480.ivf", "vp8-1280x720-key.ivf"} {
+	for _, name := range []string{"vp8-640x480.ivf", "vp8-640x480-noise-key.ivf", "vp8-1280x720-key.ivf"} {
 		img := decodeVP8(t, vp8.NewDecoder(), keyframes(t, name)[0])
 		for _, q := range []int{50, 75, 90, 100} {
 			var ours, theirs bytes.Buffer
