@@ -241,8 +241,8 @@ func drive(o options) error {
 		}
 		return nil
 	}
-	fmt.Println("| receiver | N | connected | raw loss | server CPU | max RSS | JPEGs | keyframes dropped | RcvbufErrors | connect ms (median / p95) | first JPEG ms (median / p95) | load avg |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| receiver | N | connected | raw loss | server CPU | CPU µs/packet | max RSS | JPEGs | keyframes dropped | RcvbufErrors | connect ms (median / p95) | first JPEG ms (median / p95) | load avg |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range o.ns {
 		for _, m := range o.modes {
 			srv, err := startServer(m, o, n)
@@ -254,8 +254,8 @@ func drive(o options) error {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("| %s | %d | %d | %.3f%% | %.1f%% | %.0f MB | %d | %d | %d | %s | %s | %s |\n",
-				m, n, r.connected, r.loss*100, r.cpu*100, float64(r.rssKB)/1024, r.images, r.dropped,
+			fmt.Printf("| %s | %d | %d | %.3f%% | %.1f%% | %.1f | %.0f MB | %d | %d | %d | %s | %s | %s |\n",
+				m, n, r.connected, r.loss*100, r.cpu*100, r.usPerPacket, float64(r.rssKB)/1024, r.images, r.dropped,
 				r.rcvbufErrors, pct(r.connect), pct(r.firstImage), r.load)
 		}
 	}
@@ -266,6 +266,7 @@ type result struct {
 	connected           int
 	sent, received      uint64
 	loss, cpu           float64
+	usPerPacket         float64 // server CPU per packet received in the window
 	rssKB               int64
 	images, dropped     uint64
 	rcvbufErrors        int64
@@ -310,14 +311,21 @@ func runLoad(o options, api *webrtc.API, frames [][]byte, srv *server, whip stri
 	wg.Wait()
 	// The measured window: every sender that could connect is streaming.
 	var cpu0 float64
+	var pkts0 uint64
 	if srv != nil {
 		cpu0 = procCPU(srv.cmd.Process.Pid)
+		if st, err := srv.stats(); err == nil {
+			pkts0 = st.Packets
+		}
 	}
 	t0 := time.Now()
 	time.Sleep(o.duration)
 	var cpu1 float64
 	if srv != nil {
 		cpu1 = procCPU(srv.cmd.Process.Pid)
+		if st, err := srv.stats(); err == nil && st.Packets > pkts0 {
+			r.usPerPacket = (cpu1 - cpu0) * 1e6 / float64(st.Packets-pkts0)
+		}
 	}
 	r.cpu = (cpu1 - cpu0) / time.Since(t0).Seconds()
 	r.load = loadavg()
