@@ -125,13 +125,14 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 	p.hostAddrs = hostAddrs(mux.LocalAddr().Addr().Is6(), cfg.candidateAddrs)
 
 	p.pool = media.NewPool(p.ctx, media.Config{
-		Dir:     cfg.snapshotDir,
-		Quality: cfg.jpegQuality,
-		Workers: cfg.decodeWorkers,
-		Rate:    cfg.snapshotRate, RatePer: cfg.snapshotPer, DiskLimit: cfg.snapshotDisk,
+		Dir:      cfg.snapshotDir,
+		Quality:  cfg.jpegQuality,
+		Workers:  cfg.decodeWorkers,
+		OnResult: p.onDecoded,
+		Logger:   p.log,
+
+		Rate: cfg.snapshotRate, RatePer: cfg.snapshotPer, DiskLimit: cfg.snapshotDisk,
 		DecodeShare: media.DefaultDecodeShare,
-		OnResult:    p.onDecoded,
-		Logger:      p.log,
 	})
 
 	sub := chi.NewRouter()
