@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -69,6 +70,9 @@ type config struct {
 	rand           io.Reader
 	hostOptions             // frames.go
 	videoCodecs    []string // nil: defaultVideoCodecs
+	snapshotRate   int
+	snapshotPer    time.Duration
+	snapshotDisk   int64
 }
 
 func defaults() *config {
@@ -83,9 +87,12 @@ func defaults() *config {
 		maxPeers:       DefaultMaxPeers,
 		maxPerConf:     DefaultMaxPeersPerConference,
 		maxPending:     DefaultMaxPending,
-		decodeWorkers:  media.DefaultWorkers,
+		decodeWorkers:  media.DefaultWorkers(),
 		recordLimit:    DefaultRecordLimit,
 		rand:           rand.Reader,
+		snapshotRate:   media.DefaultRate,
+		snapshotPer:    media.DefaultRatePer,
+		snapshotDisk:   media.DefaultDiskLimit,
 	}
 }
 
@@ -369,7 +376,9 @@ func WithCandidateFilter(keep func(netip.Addr) bool) Option {
 	}
 }
 
-// WithDecodeWorkers sets how many keyframes are decoded at once (default 2).
+// WithDecodeWorkers sets how many keyframes are decoded at once. Default:
+// one fewer than GOMAXPROCS, at least 1 and at most 4, so that decoding
+// never holds every core while packets wait.
 func WithDecodeWorkers(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > 64 {
@@ -418,10 +427,41 @@ func WithVideoCodecs(codecs ...string) Option {
 	}
 }
 
+// WithSnapshotRate decodes at most n keyframes of each peer per period (a
+// token bucket of depth n); the others are skipped and counted
+// (Stats.RateLimitedKeyframes). Default 2 per second; n = 0 removes the
+// limit. Keyframes normally come every few seconds: the limit only bites a
+// sender that floods them.
+func WithSnapshotRate(n int, per time.Duration) Option {
+	return func(c *config) error {
+		if n < 0 || n > 0 && per <= 0 {
+			return fmt.Errorf("rtcplug: snapshot rate %d per %v", n, per)
+		}
+		c.snapshotRate, c.snapshotPer = n, per
+		return nil
+	}
+}
+
 // codecs is the configured video codec list, in order of preference.
 func (c *config) codecs() []string {
 	if len(c.videoCodecs) == 0 {
 		return []string{CodecVP8, CodecH264}
 	}
 	return c.videoCodecs
+}
+
+// WithSnapshotDiskLimit bounds the bytes of JPEGs the plugin writes under
+// WithSnapshotDir over its lifetime (default 1 GiB; 0 = no bound). When the
+// budget is spent no more files are written (stop and count: nothing is
+// deleted; Stats.DiskLimitedKeyframes counts each skipped one) and, unless
+// OnKeyframe wants the images, keyframes are no longer decoded. Files already
+// in the directory are not counted.
+func WithSnapshotDiskLimit(bytes int64) Option {
+	return func(c *config) error {
+		if bytes < 0 {
+			return fmt.Errorf("rtcplug: snapshot disk limit %d < 0", bytes)
+		}
+		c.snapshotDisk = bytes
+		return nil
+	}
 }

@@ -130,6 +130,9 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 		Workers:  cfg.decodeWorkers,
 		OnResult: p.onDecoded,
 		Logger:   p.log,
+
+		Rate: cfg.snapshotRate, RatePer: cfg.snapshotPer, DiskLimit: cfg.snapshotDisk,
+		DecodeShare: media.DefaultDecodeShare,
 	})
 
 	sub := chi.NewRouter()
@@ -275,6 +278,10 @@ type Stats struct {
 	// UndecodedKeyframes are complete keyframes of a codec without a decoder
 	// yet (H.264): handed to OnKeyframe without an image.
 	UndecodedKeyframes uint64
+	// Keyframes refused before decoding: far too small for the size they
+	// claim (or a size out of range), over the peer's WithSnapshotRate, or
+	// past WithSnapshotDiskLimit; and the bytes of JPEGs written.
+	RefusedKeyframes, RateLimitedKeyframes, DiskLimitedKeyframes, SnapshotBytes uint64
 }
 
 // Stats returns current counters.
@@ -297,6 +304,8 @@ func (p *Plugin) Stats() Stats {
 		LostPackets: total.Lost, PLIs: total.PLIs, NACKs: total.NACKs, Reports: total.Reports,
 		Keyframes: ps.Decoded, Snapshots: ps.Written, DroppedKeyframes: ps.Dropped, FailedKeyframes: ps.Failed,
 		UndecodedKeyframes: ps.NoDecoder,
+		RefusedKeyframes:   ps.Refused, RateLimitedKeyframes: ps.RateLimited, DiskLimitedKeyframes: ps.DiskLimited,
+		SnapshotBytes: ps.BytesWritten,
 	}
 	p.moreStats(&s, total, recDropped)
 	return s
@@ -360,6 +369,7 @@ type peerHandle struct {
 	rec      *record.Recorder               // nil without WithRecordDir
 	whip     bool                           // created over WHIP: DELETE may end it
 	left     chan struct{}                  // closed once the peer is out of the registry
+	limit    media.Limiter                  // WithSnapshotRate; the loop goroutine only
 	hostPeer                                // peers.go
 }
 
@@ -516,7 +526,7 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 			return
 		}
 		h.seq++
-		if !h.p.pool.Submit(media.Job{Conference: m.Conference, Peer: m.ID, Seq: h.seq, Time: time.Now(), Frame: ev.Data, Codec: ev.Codec}) {
+		if !h.p.pool.Submit(media.Job{Conference: m.Conference, Peer: m.ID, Seq: h.seq, Time: time.Now(), Frame: ev.Data, Limit: &h.limit, Codec: ev.Codec}) {
 			h.seq--
 			h.log.Debug("keyframe dropped: decoder busy")
 		}

@@ -39,7 +39,8 @@ var allowedInternal = map[string][]string{
 	"signal":     {"sdp", "wire"},
 	"peer":       {"ice", "dtls", "srtp", "rtp", "rtcp", "vp8", "h264", "stun", "sdp", "wire"},
 	"conference": {"peer", "ice", "stun", "sdp", "dtls", "wire"},
-	"media":      {"vp8", "rtp", "wire"},
+	"jpeg":       {},
+	"media":      {"vp8", "rtp", "wire", "jpeg"},
 	"record":     {},
 	"udpmux":     {"conference", "peer", "discover", "ice", "stun", "dtls", "srtp", "rtp", "rtcp", "vp8", "sdp", "media", "wire"},
 }

@@ -1,8 +1,11 @@
 // Package media turns VP8 keyframes into images and files, off the packet
 // path: a bounded pool of workers decodes each keyframe with
-// golang.org/x/image/vp8, writes it as a JPEG (atomically: temp file, then
-// rename) and hands the image to a callback. When the pool is saturated new
-// keyframes are dropped and counted, never queued without bound.
+// golang.org/x/image/vp8, writes it as a JPEG (rtcplug/internal/jpeg;
+// atomically: temp file, then rename) and hands the image to a callback.
+// Snapshots are what gives way under load, never packets: a keyframe is
+// refused before decoding when it is far too small for the size it claims,
+// when its peer is over its rate, when the disk budget is spent or when the
+// pool is saturated, and each refusal is counted.
 // (Recordings are internal/record's.)
 package media
 
@@ -12,21 +15,26 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/image/vp8"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/jpeg"
 )
 
 // Defaults for Config.
 const (
-	DefaultWorkers = 2
-	DefaultQueue   = 16
+	// DefaultQueue keyframes may wait for a worker: the first keyframes of
+	// many peers connecting at once arrive together, and a sender that is
+	// not asked again sends its next one only a GOP later. At ~5 ms each
+	// (640x480) 64 are a third of a second of work, at most ~6 MB of frames.
+	DefaultQueue   = 64
 	DefaultQuality = 90
 	// MaxFrame bounds a keyframe handed to the decoder.
 	MaxFrame = 4 << 20
@@ -54,6 +62,9 @@ type Job struct {
 	Time             time.Time
 	Frame            []byte
 	Codec            string // "VP8" ("" too) or "H264"
+	// Limit is the peer's rate limiter (Config.Rate per Config.RatePer);
+	// nil = no rate limit.
+	Limit *Limiter
 }
 
 // Result is a decoded keyframe.
@@ -73,6 +84,18 @@ type Config struct {
 	Quality int    // JPEG quality 1–100
 	Workers int
 	Queue   int
+	// Rate keyframes per RatePer are admitted per peer (through Job.Limit);
+	// 0 = no rate limit.
+	Rate    int
+	RatePer time.Duration
+	// DiskLimit bounds the bytes of JPEGs written (0 = no bound). Past it
+	// files are no longer written and each skipped one is counted; the
+	// callback still gets its image.
+	DiskLimit int64
+	// DecodeShare is the share of the GOMAXPROCS processors that decoding
+	// may hold over the last second before keyframes are dropped (0 = no
+	// bound; the plugin uses DefaultDecodeShare).
+	DecodeShare float64
 	// OnResult is called from a worker for every decoded keyframe.
 	OnResult func(Result)
 	Logger   *slog.Logger
@@ -84,6 +107,14 @@ type Stats struct {
 	// NoDecoder counts keyframes of a codec without a decoder here (H.264):
 	// handed to OnResult without an image.
 	NoDecoder uint64
+	// Refused: keyframes whose header failed CheckKeyframe (too small for the
+	// size claimed, size out of range), never decoded.
+	Refused uint64
+	// RateLimited: over the peer's rate; DiskLimited: not written (or not
+	// even decoded, without a callback) because the disk budget is spent.
+	RateLimited, DiskLimited uint64
+	// BytesWritten is the size of the JPEGs written.
+	BytesWritten uint64
 }
 
 // Pool is the bounded decode/encode worker pool.
@@ -94,8 +125,9 @@ type Pool struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	decoded, written, dropped, failed atomic.Uint64
-	noDecoder                         atomic.Uint64
+	decoded, written, dropped, failed       atomic.Uint64
+	refused, rateLimited, diskLimited, disk atomic.Uint64
+	noDecoder                               atomic.Uint64
 
 	// busy counts each peer's jobs queued or in progress (at most MaxPerPeer);
 	// entries go when they reach zero, so it holds at most Queue+Workers keys.
@@ -103,6 +135,9 @@ type Pool struct {
 	busy   map[peerKey]int
 
 	now      func() time.Time
+	meterMu  sync.Mutex
+	meter    shareMeter
+	budget   time.Duration // decoding time allowed per second
 	warnMu   sync.Mutex
 	lastWarn time.Time
 	quiet    int // warnings turned into debug since lastWarn
@@ -134,7 +169,7 @@ func (p *Pool) warn(log *slog.Logger, msg string, args ...any) {
 // NewPool starts the workers; they stop when ctx ends or Close is called.
 func NewPool(ctx context.Context, cfg Config) *Pool {
 	if cfg.Workers <= 0 {
-		cfg.Workers = DefaultWorkers
+		cfg.Workers = DefaultWorkers()
 	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = DefaultQueue
@@ -145,7 +180,9 @@ func NewPool(ctx context.Context, cfg Config) *Pool {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.DecodeShare = min(cfg.DecodeShare, 1)
 	p := &Pool{cfg: cfg, jobs: make(chan Job, cfg.Queue), now: time.Now, busy: make(map[peerKey]int)}
+	p.budget = time.Duration(cfg.DecodeShare * float64(runtime.GOMAXPROCS(0)) * float64(time.Second))
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	for range cfg.Workers {
 		p.wg.Add(1)
@@ -154,10 +191,38 @@ func NewPool(ctx context.Context, cfg Config) *Pool {
 	return p
 }
 
-// Submit queues a keyframe without blocking; it reports false (and counts a
-// drop) when the queue is full or the pool stopped.
+// Submit queues a keyframe without blocking; it reports false (and counts
+// why) when the frame fails CheckKeyframe, the peer is over its rate, the
+// disk budget is spent and nobody else wants the image, or the queue is full
+// or the pool stopped. All of it costs a few comparisons: it runs on the
+// peer's goroutine.
 func (p *Pool) Submit(j Job) bool {
 	if p.ctx.Err() != nil || len(j.Frame) > MaxFrame {
+		p.dropped.Add(1)
+		return false
+	}
+	if _, _, err := CheckKeyframe(j.Frame); err != nil {
+		p.refused.Add(1)
+		return false
+	}
+	if p.cfg.OnResult == nil && p.diskFull() {
+		p.diskLimited.Add(1)
+		return false
+	}
+	now := j.Time
+	if now.IsZero() {
+		now = p.now()
+	}
+	// A peer's first keyframe is not held to the decoding budget: many
+	// peers connecting at once would otherwise wait a whole keyframe
+	// interval for their first image. Peers are bounded, and each is
+	// first only once.
+	first := j.Limit != nil && j.Limit.tat.IsZero()
+	if j.Limit != nil && !j.Limit.allow(now, p.cfg.Rate, p.cfg.RatePer) {
+		p.rateLimited.Add(1)
+		return false
+	}
+	if p.budget > 0 && !first && p.overBudget() {
 		p.dropped.Add(1)
 		return false
 	}
@@ -201,23 +266,54 @@ func (p *Pool) Close() {
 // Stats returns the counters.
 func (p *Pool) Stats() Stats {
 	return Stats{Decoded: p.decoded.Load(), Written: p.written.Load(), Dropped: p.dropped.Load(), Failed: p.failed.Load(),
-		NoDecoder: p.noDecoder.Load()}
+		Refused: p.refused.Load(), RateLimited: p.rateLimited.Load(), DiskLimited: p.diskLimited.Load(),
+		BytesWritten: p.disk.Load(), NoDecoder: p.noDecoder.Load()}
+}
+
+// diskFull reports whether the disk budget is spent.
+func (p *Pool) diskFull() bool {
+	return p.cfg.Dir != "" && p.cfg.DiskLimit > 0 && p.disk.Load() >= uint64(p.cfg.DiskLimit)
+}
+
+// worker is one decoding goroutine's reusable state: the VP8 decoder keeps
+// its picture and the encoder its buffers between keyframes of one size.
+type worker struct {
+	dec *vp8.Decoder
+	enc jpeg.Encoder
+	buf []byte
 }
 
 func (p *Pool) work() {
 	defer p.wg.Done()
+	w := &worker{dec: vp8.NewDecoder()}
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
 		case j := <-p.jobs:
-			p.process(j)
+			p.process(w, j)
 		}
 	}
 }
 
-func (p *Pool) process(j Job) {
+// overBudget reports whether decoding held more than its share of the
+// processors over the last second.
+func (p *Pool) overBudget() bool {
+	now := p.now()
+	p.meterMu.Lock()
+	defer p.meterMu.Unlock()
+	return p.meter.load(now) > p.budget
+}
+
+func (p *Pool) process(w *worker, j Job) {
 	defer p.finished(j)
+	t0 := p.now()
+	defer func() {
+		now := p.now()
+		p.meterMu.Lock()
+		p.meter.add(now, now.Sub(t0))
+		p.meterMu.Unlock()
+	}()
 	log := p.cfg.Logger.With("conference", j.Conference, "peer", j.Peer)
 	if j.Codec != "" && j.Codec != "VP8" {
 		// No decoder for this codec yet: the keyframe is counted and reported
@@ -229,18 +325,27 @@ func (p *Pool) process(j Job) {
 		}
 		return
 	}
-	img, err := Decode(j.Frame)
+	img, err := decodeWith(w.dec, j.Frame)
 	if err != nil {
+		if errors.Is(err, errDecoderPanic) {
+			w.dec = vp8.NewDecoder() // its state is no longer to be trusted
+		}
 		p.failed.Add(1)
 		p.warn(log, "keyframe decode failed", "err", err)
 		return
 	}
 	p.decoded.Add(1)
+	// Let waiting goroutines (the socket's reader first of all) run between
+	// the two halves of the work.
+	runtime.Gosched()
 	res := Result{Conference: j.Conference, Peer: j.Peer, Seq: j.Seq, Time: j.Time,
 		Width: img.Rect.Dx(), Height: img.Rect.Dy(), Image: img, Codec: "VP8"}
 	if p.cfg.Dir != "" {
-		path, err := p.write(j, img)
-		if err != nil {
+		path, err := p.write(w, j, img)
+		if errors.Is(err, errDiskLimit) {
+			p.diskLimited.Add(1)
+			log.Debug("keyframe not written: disk budget spent")
+		} else if err != nil {
 			p.failed.Add(1)
 			p.warn(log, "keyframe not written", "err", err)
 		} else {
@@ -250,8 +355,40 @@ func (p *Pool) process(j Job) {
 		}
 	}
 	if p.cfg.OnResult != nil && p.ctx.Err() == nil {
+		// The decoder draws the next keyframe into the same picture; the
+		// callback owns what it gets.
+		res.Image = cloneYCbCr(img)
 		p.cfg.OnResult(res)
 	}
+}
+
+var errDecoderPanic = errors.New("vp8: decoder failed")
+
+// decodeWith decodes one keyframe with a kept decoder; the picture is the
+// decoder's and valid until its next frame.
+func decodeWith(d *vp8.Decoder, frame []byte) (img *image.YCbCr, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("%w: %v", errDecoderPanic, r)
+		}
+	}()
+	return decodeOn(d, frame)
+}
+
+// cloneYCbCr copies a picture into a fresh one with the same bounds.
+func cloneYCbCr(src *image.YCbCr) *image.YCbCr {
+	r := src.Rect
+	dst := image.NewYCbCr(r, src.SubsampleRatio)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(dst.Y[dst.YOffset(r.Min.X, y):][:r.Dx()], src.Y[src.YOffset(r.Min.X, y):])
+	}
+	cw := dst.CStride
+	for y := 0; y < len(dst.Cb)/max(cw, 1); y++ {
+		so := src.COffset(r.Min.X, r.Min.Y) + y*src.CStride
+		copy(dst.Cb[y*cw:(y+1)*cw], src.Cb[so:])
+		copy(dst.Cr[y*cw:(y+1)*cw], src.Cr[so:])
+	}
+	return dst
 }
 
 // Decode decodes one VP8 keyframe (RFC 6386) into a fresh image: the
@@ -270,7 +407,10 @@ func Decode(frame []byte) (img *image.YCbCr, err error) {
 // decode is Decode without the safety net, so that FuzzDecode sees any
 // decoder panic.
 func decode(frame []byte) (*image.YCbCr, error) {
-	d := vp8.NewDecoder()
+	return decodeOn(vp8.NewDecoder(), frame)
+}
+
+func decodeOn(d *vp8.Decoder, frame []byte) (*image.YCbCr, error) {
 	d.Init(bytes.NewReader(frame), len(frame))
 	fh, err := d.DecodeFrameHeader()
 	if err != nil {
@@ -282,6 +422,9 @@ func decode(frame []byte) (*image.YCbCr, error) {
 	if fh.Width <= 0 || fh.Height <= 0 || fh.Width*fh.Height > MaxPixels {
 		return nil, fmt.Errorf("%w: %dx%d", ErrTooLarge, fh.Width, fh.Height)
 	}
+	if n := MinKeyframeBytes(fh.Width, fh.Height); len(frame) < n {
+		return nil, fmt.Errorf("%w: %d bytes for %dx%d", ErrTooSmall, len(frame), fh.Width, fh.Height)
+	}
 	img, err := d.DecodeFrame()
 	if err != nil {
 		return nil, fmt.Errorf("vp8 frame: %w", err)
@@ -289,19 +432,43 @@ func decode(frame []byte) (*image.YCbCr, error) {
 	return img, nil
 }
 
+var errDiskLimit = errors.New("media: snapshot disk budget spent")
+
 // write encodes img as <dir>/<conference>/<peer>/keyframe-NNNNNN.jpg through a
 // temporary file in the same directory and a rename, so a reader never sees a
-// partial JPEG.
-func (p *Pool) write(j Job, img image.Image) (string, error) {
+// partial JPEG. The file's bytes are taken from the disk budget first.
+func (p *Pool) write(w *worker, j Job, img *image.YCbCr) (string, error) {
 	conf, peer := SafeName(j.Conference), SafeName(j.Peer)
 	if conf == "" || peer == "" {
 		return "", errors.New("media: empty path component")
 	}
+	var err error
+	w.buf, err = w.enc.Append(w.buf[:0], img, p.cfg.Quality)
+	if err != nil {
+		return "", err
+	}
+	size := uint64(len(w.buf))
+	if lim := p.cfg.DiskLimit; lim > 0 {
+		if p.disk.Add(size) > uint64(lim) {
+			p.disk.Add(-size)
+			return "", errDiskLimit
+		}
+	} else {
+		p.disk.Add(size)
+	}
+	final, err := p.writeFile(conf, peer, j.Seq, w.buf)
+	if err != nil {
+		p.disk.Add(-size)
+	}
+	return final, err
+}
+
+func (p *Pool) writeFile(conf, peer string, seq int, data []byte) (string, error) {
 	dir := filepath.Join(p.cfg.Dir, conf, peer)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	final := filepath.Join(dir, fmt.Sprintf("keyframe-%06d.jpg", j.Seq))
+	final := filepath.Join(dir, fmt.Sprintf("keyframe-%06d.jpg", seq))
 	f, err := os.CreateTemp(dir, ".keyframe-*.tmp")
 	if err != nil {
 		return "", err
@@ -311,7 +478,7 @@ func (p *Pool) write(j Job, img image.Image) (string, error) {
 	// readable like its 0755 directory (e.g. by a separate web server).
 	err = f.Chmod(0o644)
 	if err == nil {
-		err = jpeg.Encode(f, img, &jpeg.Options{Quality: p.cfg.Quality})
+		_, err = f.Write(data)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

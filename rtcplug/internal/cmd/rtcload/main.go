@@ -1,0 +1,423 @@
+// Command rtcload measures a WebRTC receiver under load on loopback: it
+// starts N WHIP senders (pion/webrtc, no NACK responder, so loss is raw
+// loss) that stream an IVF file of VP8 in a loop, against rtcplug running
+// in a child process, and against a pion/webrtc reference receiver
+// (ICE-lite on one UDP port, 4 MiB socket buffer, every keyframe decoded
+// with x/image/vp8 and written with image/jpeg at quality 75), one after
+// the other in the same run. It prints the server's CPU share and maximum
+// RSS, raw packet loss (sent against received), connect and first-image
+// latency.
+//
+//	go run ./rtcplug/internal/cmd/rtcload -n 50,100,200 -duration 20s
+//	go run ./rtcplug/internal/cmd/rtcload -latency 20        # sequential single sessions
+//	go run ./rtcplug/internal/cmd/rtcload -url http://127.0.0.1:8080/whip -n 10
+//
+// With taskset installed, the server is pinned to -server-cpu and the
+// senders to -client-cpu. Everything stays on 127.0.0.1.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+type options struct {
+	ns         []int
+	duration   time.Duration
+	modes      []string
+	snapshots  bool
+	ivf        string
+	fps        int
+	serverCPU  string
+	clientCPU  string
+	url        string
+	latency    int
+	ramp       time.Duration
+	connectMax time.Duration
+}
+
+func main() {
+	var (
+		o     options
+		n     = flag.String("n", "50", "senders, or a comma list of runs (50,100,200)")
+		mode  = flag.String("mode", "both", "receiver: rtcplug, pion or both")
+		serve = flag.String("serve", "", "internal: run a receiver (rtcplug or pion) in this process")
+		max   = flag.Int("max-peers", 512, "internal: peer limit of the served receiver")
+		dir   = flag.String("dir", "", "internal: snapshot directory of the served receiver")
+	)
+	flag.DurationVar(&o.duration, "duration", 20*time.Second, "how long every sender streams once connected")
+	flag.BoolVar(&o.snapshots, "snapshots", true, "write every keyframe as a JPEG")
+	flag.StringVar(&o.ivf, "ivf", "testdata/vp8-640x480.ivf", "the VP8 IVF file every sender streams in a loop")
+	flag.IntVar(&o.fps, "fps", 30, "frames per second")
+	flag.StringVar(&o.serverCPU, "server-cpu", "0", "taskset CPU list for the receiver ('' = no pinning)")
+	flag.StringVar(&o.clientCPU, "client-cpu", "1", "taskset CPU list for the senders ('' = no pinning)")
+	flag.StringVar(&o.url, "url", "", "WHIP base URL of a running host (e.g. http://127.0.0.1:8080/whip) instead of a child receiver")
+	flag.IntVar(&o.latency, "latency", 0, "instead of a load run: this many sequential single-peer sessions, for setup latency")
+	flag.DurationVar(&o.ramp, "ramp", 5*time.Millisecond, "pause between starting two senders")
+	flag.DurationVar(&o.connectMax, "connect-timeout", 30*time.Second, "how long a sender may take to connect")
+	flag.Parse()
+	if *serve != "" {
+		if err := runServe(*serve, *max, o.snapshots, *dir); err != nil {
+			fmt.Fprintln(os.Stderr, "rtcload:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	for _, s := range strings.Split(*n, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || v < 1 {
+			fmt.Fprintf(os.Stderr, "rtcload: bad -n %q\n", s)
+			os.Exit(2)
+		}
+		o.ns = append(o.ns, v)
+	}
+	switch *mode {
+	case "both":
+		o.modes = []string{"rtcplug", "pion"}
+	case "rtcplug", "pion":
+		o.modes = []string{*mode}
+	default:
+		fmt.Fprintf(os.Stderr, "rtcload: bad -mode %q\n", *mode)
+		os.Exit(2)
+	}
+	if pinSelf(o.clientCPU) {
+		return
+	}
+	if err := drive(o); err != nil {
+		fmt.Fprintln(os.Stderr, "rtcload:", err)
+		os.Exit(1)
+	}
+}
+
+func runServe(mode string, max int, snapshots bool, dir string) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "rtcload-*")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	return serve(mode, max, snapshots, dir)
+}
+
+// pinSelf re-runs the driver under taskset (so that every thread of the Go
+// runtime is pinned); true when the pinned child has run.
+func pinSelf(cpus string) bool {
+	if cpus == "" || os.Getenv("RTCLOAD_PINNED") != "" {
+		return false
+	}
+	ts, err := exec.LookPath("taskset")
+	if err != nil {
+		return false
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return false
+	}
+	cmd := exec.Command(ts, append([]string{"-c", cpus, self}, os.Args[1:]...)...)
+	cmd.Env = append(os.Environ(), "RTCLOAD_PINNED=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			os.Exit(ee.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "rtcload:", err)
+		os.Exit(1)
+	}
+	return true
+}
+
+// server is a receiver in a child process.
+type server struct {
+	cmd   *exec.Cmd
+	stdin interface{ Close() error }
+	base  string // http://127.0.0.1:port
+	dir   string
+}
+
+func startServer(mode string, o options, maxPeers int) (*server, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "rtcload-snapshots-*")
+	if err != nil {
+		return nil, err
+	}
+	args := []string{self, "-serve", mode, "-max-peers", strconv.Itoa(maxPeers), "-dir", dir,
+		"-snapshots=" + strconv.FormatBool(o.snapshots)}
+	if ts, err := exec.LookPath("taskset"); err == nil && o.serverCPU != "" {
+		args = append([]string{ts, "-c", o.serverCPU}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "RTCLOAD_PINNED=1")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, stdin: in, dir: dir}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if !strings.HasPrefix(line, "URL ") {
+		s.stop()
+		return nil, fmt.Errorf("%s receiver did not start: %q %v", mode, line, err)
+	}
+	s.base = strings.TrimSpace(strings.TrimPrefix(line, "URL "))
+	return s, nil
+}
+
+func (s *server) stop() {
+	_ = s.stdin.Close()
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	_ = os.RemoveAll(s.dir)
+}
+
+func (s *server) stats() (serverStats, error) {
+	var st serverStats
+	resp, err := http.Get(s.base + "/stats")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	return st, err
+}
+
+func drive(o options) error {
+	frames, err := readIVF(o.ivf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.ivf, err)
+	}
+	api, err := newSenderAPI()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("# rtcload: %s, %d frames at %d fps, %v per run, snapshots %v; receiver on CPU %q, senders on CPU %q; %s\n",
+		filepath.Base(o.ivf), len(frames), o.fps, o.duration, o.snapshots, o.serverCPU, o.clientCPU, loadavg())
+	if o.url != "" {
+		r, err := runLoad(o, api, frames, nil, strings.TrimSuffix(o.url, "/"), o.ns[0])
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%+v\n", r)
+		return nil
+	}
+	if o.latency > 0 {
+		fmt.Println("| receiver | sessions | connect ms (median / p95) | first RTP ms | first JPEG on disk ms |")
+		fmt.Println("|---|---|---|---|---|")
+		for _, m := range o.modes {
+			if err := runLatency(o, api, frames, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fmt.Println("| receiver | N | connected | raw loss | server CPU | CPU µs/packet | max RSS | JPEGs | keyframes dropped | RcvbufErrors | connect ms (median / p95) | first JPEG ms (median / p95) | load avg |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, n := range o.ns {
+		for _, m := range o.modes {
+			srv, err := startServer(m, o, n)
+			if err != nil {
+				return err
+			}
+			r, err := runLoad(o, api, frames, srv, srv.base+"/whip", n)
+			srv.stop()
+			if err != nil {
+				return err
+			}
+			fmt.Printf("| %s | %d | %d | %.3f%% | %.1f%% | %.1f | %.0f MB | %d | %d | %d | %s | %s | %s |\n",
+				m, n, r.connected, r.loss*100, r.cpu*100, r.usPerPacket, float64(r.rssKB)/1024, r.images, r.dropped,
+				r.rcvbufErrors, pct(r.connect), pct(r.firstImage), r.load)
+		}
+	}
+	return nil
+}
+
+type result struct {
+	connected           int
+	sent, received      uint64
+	loss, cpu           float64
+	usPerPacket         float64 // server CPU per packet received in the window
+	rssKB               int64
+	images, dropped     uint64
+	rcvbufErrors        int64
+	connect, firstImage []time.Duration
+	load                string
+	failures            []string
+}
+
+func runLoad(o options, api *webrtc.API, frames [][]byte, srv *server, whip string, n int) (result, error) {
+	var r result
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rcvbuf0 := rcvbufErrors()
+	var (
+		mu      sync.Mutex
+		senders = make([]*sender, n)
+		confs   = make([]string, n)
+		wg      sync.WaitGroup
+	)
+	streamCtx, stopStreams := context.WithCancel(ctx)
+	var streams sync.WaitGroup
+	for i := range n {
+		confs[i] = fmt.Sprintf("load%d", i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, ccancel := context.WithTimeout(ctx, o.connectMax)
+			defer ccancel()
+			s, err := connect(cctx, api, whip+"/"+confs[i])
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				r.failures = append(r.failures, err.Error())
+				return
+			}
+			senders[i] = s
+			streams.Add(1)
+			go func() { defer streams.Done(); s.stream(streamCtx, frames, o.fps) }()
+		}()
+		time.Sleep(o.ramp)
+	}
+	wg.Wait()
+	// The measured window: every sender that could connect is streaming.
+	var cpu0 float64
+	var pkts0 uint64
+	if srv != nil {
+		cpu0 = procCPU(srv.cmd.Process.Pid)
+		if st, err := srv.stats(); err == nil {
+			pkts0 = st.Packets
+		}
+	}
+	t0 := time.Now()
+	time.Sleep(o.duration)
+	var cpu1 float64
+	if srv != nil {
+		cpu1 = procCPU(srv.cmd.Process.Pid)
+		if st, err := srv.stats(); err == nil && st.Packets > pkts0 {
+			r.usPerPacket = (cpu1 - cpu0) * 1e6 / float64(st.Packets-pkts0)
+		}
+	}
+	r.cpu = (cpu1 - cpu0) / time.Since(t0).Seconds()
+	r.load = loadavg()
+	stopStreams()
+	streams.Wait()
+	time.Sleep(time.Second) // the last packets land
+	for _, s := range senders {
+		if s == nil {
+			continue
+		}
+		r.connected++
+		r.sent += s.sent.Load()
+		r.connect = append(r.connect, s.connected.Sub(s.post))
+	}
+	if srv != nil {
+		st, err := srv.stats()
+		if err != nil {
+			return r, err
+		}
+		r.received, r.images, r.dropped = st.Packets, st.Images, st.Dropped
+		if r.sent > 0 {
+			r.loss = 1 - float64(r.received)/float64(r.sent)
+		}
+		for i, s := range senders {
+			if at, ok := st.FirstJPEG[confs[i]]; ok && s != nil {
+				r.firstImage = append(r.firstImage, time.Unix(0, at).Sub(s.post))
+			}
+		}
+		r.rssKB = procHWM(srv.cmd.Process.Pid)
+	}
+	r.rcvbufErrors = rcvbufErrors() - rcvbuf0
+	for _, s := range senders {
+		if s != nil {
+			_ = s.pc.Close()
+		}
+	}
+	if len(r.failures) > 0 {
+		fmt.Fprintf(os.Stderr, "rtcload: %d senders did not connect, first: %s\n", len(r.failures), r.failures[0])
+	}
+	return r, nil
+}
+
+// runLatency runs sequential single-peer sessions: each streams until its
+// first JPEG is on disk (or 5 s), then closes.
+func runLatency(o options, api *webrtc.API, frames [][]byte, mode string) error {
+	srv, err := startServer(mode, o, 8)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	var conns, firstRTP, firstJPEG []time.Duration
+	for i := range o.latency {
+		conf := fmt.Sprintf("lat%d", i)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s, err := connect(ctx, api, srv.base+"/whip/"+conf)
+		if err != nil {
+			cancel()
+			return err
+		}
+		go s.stream(ctx, frames, o.fps)
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+			st, err := srv.stats()
+			if err != nil {
+				cancel()
+				return err
+			}
+			if at, ok := st.FirstJPEG[conf]; ok {
+				firstJPEG = append(firstJPEG, time.Unix(0, at).Sub(s.post))
+				break
+			}
+		}
+		cancel()
+		_ = s.pc.Close()
+		conns = append(conns, s.connected.Sub(s.post))
+		if !s.firstRTP.IsZero() {
+			firstRTP = append(firstRTP, s.firstRTP.Sub(s.post))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	fmt.Printf("| %s | %d | %s | %s | %s (%d images) |\n", mode, o.latency, pct(conns), pct(firstRTP), pct(firstJPEG), len(firstJPEG))
+	return nil
+}
+
+// pct formats the median and 95th percentile in milliseconds.
+func pct(d []time.Duration) string {
+	if len(d) == 0 {
+		return "–"
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	q := func(p float64) float64 {
+		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds()) / 1000
+	}
+	return fmt.Sprintf("%.1f / %.1f", q(0.5), q(0.95))
+}

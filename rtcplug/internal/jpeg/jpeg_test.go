@@ -1,0 +1,237 @@
+package jpeg
+
+import (
+	"bytes"
+	"encoding/binary"
+	"image"
+	stdjpeg "image/jpeg"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/image/vp8"
+)
+
+// keyframes reads the keyframes of an IVF file (32-byte file header, then a
+// 12-byte header before each frame).
+func keyframes(t testing.TB, name string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for p := 32; p+12 <= len(b); {
+		n := int(binary.LittleEndian.Uint32(b[p:]))
+		f := b[p+12 : p+12+n]
+		if f[0]&1 == 0 { // RFC 6386 9.1: P bit clear = keyframe
+			out = append(out, f)
+		}
+		p += 12 + n
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no keyframe", name)
+	}
+	return out
+}
+
+func decodeVP8(t testing.TB, d *vp8.Decoder, f []byte) *image.YCbCr {
+	d.Init(bytes.NewReader(f), len(f))
+	if _, err := d.DecodeFrameHeader(); err != nil {
+		t.Fatal(err)
+	}
+	img, err := d.DecodeFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// psnr compares two pictures over their RGB values.
+func psnr(a, b image.Image) float64 {
+	r := a.Bounds()
+	var se float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := b.At(x, y).RGBA()
+			for _, d := range [3]float64{float64(r1>>8) - float64(r2>>8), float64(g1>>8) - float64(g2>>8), float64(b1>>8) - float64(b2>>8)} {
+				se += d * d
+			}
+		}
+	}
+	mse := se / float64(3*r.Dx()*r.Dy())
+	if mse == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/mse)
+}
+
+func TestTablesComplete(t *testing.T) {
+	for i, s := range huffSpecs {
+		n := 0
+		for _, c := range s.counts {
+			n += int(c)
+		}
+		if n != len(s.syms) {
+			t.Errorf("table %d: %d codes, %d symbols", i, n, len(s.syms))
+		}
+		seen := map[uint8]bool{}
+		for _, v := range s.syms {
+			if seen[v] {
+				t.Errorf("table %d: symbol %#x twice", i, v)
+			}
+			seen[v] = true
+		}
+		if i&1 == 1 && len(s.syms) != 162 {
+			t.Errorf("AC table %d has %d symbols, want 162", i, len(s.syms))
+		}
+	}
+}
+
+// TestMatchesStdlib: our JPEG decodes with image/jpeg to the size we wrote
+// and stays within 40 dB PSNR of image/jpeg's own encoding at the same
+// quality, at both sizes and several qualities.
+func TestMatchesStdlib(t *testing.T) {
+	for _, name := range []string{"vp8-640x480.ivf", "vp8-640x480-noise-key.ivf", "vp8-1280x720-key.ivf"} {
+		img := decodeVP8(t, vp8.NewDecoder(), keyframes(t, name)[0])
+		for _, q := range []int{50, 75, 90, 100} {
+			var ours, theirs bytes.Buffer
+			var e Encoder
+			if err := e.Encode(&ours, img, q); err != nil {
+				t.Fatal(err)
+			}
+			if err := stdjpeg.Encode(&theirs, img, &stdjpeg.Options{Quality: q}); err != nil {
+				t.Fatal(err)
+			}
+			a, err := stdjpeg.Decode(bytes.NewReader(ours.Bytes()))
+			if err != nil {
+				t.Fatalf("%s q%d: image/jpeg cannot read ours: %v", name, q, err)
+			}
+			b, _ := stdjpeg.Decode(bytes.NewReader(theirs.Bytes()))
+			if a.Bounds() != img.Bounds() {
+				t.Fatalf("%s: bounds %v, want %v", name, a.Bounds(), img.Bounds())
+			}
+			p, src := psnr(a, b), psnr(a, img)
+			t.Logf("%s q%d: %d bytes (image/jpeg %d); PSNR vs image/jpeg %.1f dB, vs source %.1f dB (image/jpeg's %.1f)",
+				name, q, ours.Len(), theirs.Len(), p, src, psnr(b, img))
+			if p < 40 {
+				t.Errorf("%s q%d: PSNR against image/jpeg %.1f dB < 40", name, q, p)
+			}
+		}
+	}
+}
+
+// TestOddSizes: sizes that are not multiples of 16 repeat the edge samples.
+func TestOddSizes(t *testing.T) {
+	src := decodeVP8(t, vp8.NewDecoder(), keyframes(t, "vp8-640x480.ivf")[0])
+	for _, sz := range [][2]int{{1, 1}, {17, 9}, {33, 31}, {639, 479}} {
+		img := src.SubImage(image.Rect(0, 0, sz[0], sz[1])).(*image.YCbCr)
+		var buf bytes.Buffer
+		var e Encoder
+		if err := e.Encode(&buf, img, 90); err != nil {
+			t.Fatal(err)
+		}
+		got, err := stdjpeg.Decode(&buf)
+		if err != nil {
+			t.Fatalf("%v: %v", sz, err)
+		}
+		if got.Bounds().Dx() != sz[0] || got.Bounds().Dy() != sz[1] {
+			t.Fatalf("%v: decoded %v", sz, got.Bounds())
+		}
+		if p := psnr(got, img); p < 30 {
+			t.Errorf("%v: PSNR vs source %.1f dB", sz, p)
+		}
+	}
+}
+
+func TestUnsupported(t *testing.T) {
+	var e Encoder
+	img := image.NewYCbCr(image.Rect(0, 0, 16, 16), image.YCbCrSubsampleRatio444)
+	if err := e.Encode(&bytes.Buffer{}, img, 90); err != ErrUnsupported {
+		t.Fatalf("4:4:4: %v", err)
+	}
+	img = image.NewYCbCr(image.Rect(0, 0, 0, 0), image.YCbCrSubsampleRatio420)
+	if err := e.Encode(&bytes.Buffer{}, img, 90); err != ErrUnsupported {
+		t.Fatalf("empty: %v", err)
+	}
+}
+
+// TestNoAllocs: after the first picture of a size, encoding allocates nothing.
+func TestNoAllocs(t *testing.T) {
+	img := decodeVP8(t, vp8.NewDecoder(), keyframes(t, "vp8-640x480.ivf")[0])
+	var e Encoder
+	var buf []byte
+	buf, _ = e.Append(buf[:0], img, 90)
+	if n := testing.AllocsPerRun(5, func() { buf, _ = e.Append(buf[:0], img, 90) }); n != 0 {
+		t.Fatalf("%v allocations per picture", n)
+	}
+}
+
+// TestFFmpegReads: ffmpeg (an independent decoder) reads the file as a
+// baseline yuvj420p JPEG of the right size.
+func TestFFmpegReads(t *testing.T) {
+	probe, err := exec.LookPath("ffprobe")
+	if err != nil {
+		t.Skip("ffprobe not installed")
+	}
+	img := decodeVP8(t, vp8.NewDecoder(), keyframes(t, "vp8-1280x720-key.ivf")[0])
+	var e Encoder
+	var buf bytes.Buffer
+	if err := e.Encode(&buf, img, 75); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "k.jpg")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(probe, "-v", "error", "-show_entries", "stream=codec_name,width,height,pix_fmt,profile",
+		"-of", "compact=p=0:nk=1", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe: %v\n%s", err, out)
+	}
+	if got := string(bytes.TrimSpace(out)); got != "mjpeg|Baseline|1280|720|yuvj420p" {
+		t.Fatalf("ffprobe: %q", got)
+	}
+	if ff, err := exec.LookPath("ffmpeg"); err == nil {
+		out, err := exec.Command(ff, "-v", "error", "-xerror", "-i", p, "-f", "null", "-").CombinedOutput()
+		if err != nil || len(bytes.TrimSpace(out)) != 0 {
+			t.Fatalf("ffmpeg decode: %v %s", err, out)
+		}
+	}
+}
+
+// FuzzEncode: any size and any samples give a JPEG that image/jpeg reads
+// back at that size.
+func FuzzEncode(f *testing.F) {
+	f.Add(uint8(16), uint8(16), uint8(90), []byte{0, 255, 128})
+	f.Add(uint8(1), uint8(1), uint8(1), []byte{255})
+	f.Add(uint8(33), uint8(7), uint8(100), []byte{0xff, 0xff, 0xff, 0})
+	f.Fuzz(func(t *testing.T, w, h, q uint8, seed []byte) {
+		if w == 0 || h == 0 || len(seed) == 0 {
+			return
+		}
+		img := image.NewYCbCr(image.Rect(0, 0, int(w), int(h)), image.YCbCrSubsampleRatio420)
+		for i := range img.Y {
+			img.Y[i] = seed[i%len(seed)]
+		}
+		for i := range img.Cb {
+			img.Cb[i] = seed[(i*7)%len(seed)]
+			img.Cr[i] = seed[(i*13)%len(seed)] ^ 0xff
+		}
+		var e Encoder
+		var buf bytes.Buffer
+		if err := e.Encode(&buf, img, int(q)%100+1); err != nil {
+			t.Fatal(err)
+		}
+		got, err := stdjpeg.Decode(&buf)
+		if err != nil {
+			t.Fatalf("%dx%d q%d: %v", w, h, q, err)
+		}
+		if got.Bounds() != img.Bounds() {
+			t.Fatalf("bounds %v", got.Bounds())
+		}
+	})
+}

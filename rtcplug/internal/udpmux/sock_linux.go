@@ -1,0 +1,130 @@
+//go:build linux
+
+package udpmux
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// setBuffers asks for a kernel receive and send buffer of want bytes each.
+// SO_RCVBUF is capped by net.core.rmem_max (often 208 KiB); with
+// CAP_NET_ADMIN SO_RCVBUFFORCE goes past the cap (socket(7)). It returns the
+// effective receive buffer (the kernel reports double the asked size, its
+// bookkeeping included) and whether the cap had to be forced.
+func setBuffers(c *net.UDPConn, want int) (rcv int, forced bool) {
+	_ = c.SetReadBuffer(want)
+	_ = c.SetWriteBuffer(want)
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	_ = rc.Control(func(fd uintptr) {
+		rcv, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+		if rcv < want {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, want) == nil {
+				forced = true
+				rcv, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+			}
+		}
+		if snd, _ := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF); snd < want {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, want)
+		}
+	})
+	return rcv, forced
+}
+
+// batchSize is how many datagrams one recvmmsg(2) may return.
+const batchSize = 32
+
+// mmsgReader reads up to batchSize datagrams per system call with
+// recvmmsg(2), through the runtime's poller (RawConn.Read), without
+// allocating.
+type mmsgReader struct {
+	rc    syscall.RawConn
+	hdrs  [batchSize]unix.Mmsghdr
+	iovs  [batchSize]unix.Iovec
+	names [batchSize]unix.RawSockaddrInet6
+	bufs  [batchSize][readBufSize]byte
+	n     int
+	errno syscall.Errno
+	fn    func(fd uintptr) bool
+}
+
+func newBatchReader(c PacketConn) batchReader {
+	sc, ok := c.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	})
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	r := &mmsgReader{rc: rc}
+	for i := range batchSize {
+		r.iovs[i].Base = &r.bufs[i][0]
+		r.iovs[i].SetLen(readBufSize)
+		r.hdrs[i].Hdr.Iov = &r.iovs[i]
+		r.hdrs[i].Hdr.SetIovlen(1)
+		r.hdrs[i].Hdr.Name = (*byte)(unsafe.Pointer(&r.names[i]))
+		r.hdrs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
+	}
+	r.fn = r.recv
+	return r
+}
+
+// recv is the RawConn.Read callback: false asks the poller to wait.
+func (r *mmsgReader) recv(fd uintptr) bool {
+	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), batchSize,
+		unix.MSG_DONTWAIT, 0, 0)
+	if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
+		return false
+	}
+	r.errno = e
+	if e == 0 {
+		r.n = int(n)
+	}
+	return true
+}
+
+// read fills the batch and returns how many datagrams it holds.
+func (r *mmsgReader) read() (int, error) {
+	// The kernel rewrote the headers of the datagrams it returned last time.
+	for i := range r.n {
+		r.hdrs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
+		r.hdrs[i].Hdr.Flags = 0
+	}
+	r.n = 0
+	if err := r.rc.Read(r.fn); err != nil {
+		return 0, err
+	}
+	if r.errno != 0 {
+		return 0, r.errno
+	}
+	return r.n, nil
+}
+
+var errBadFamily = errors.New("udpmux: unknown address family")
+
+// datagram returns the i-th datagram of the batch and its source.
+func (r *mmsgReader) datagram(i int) ([]byte, netip.AddrPort, error) {
+	b := r.bufs[i][:min(int(r.hdrs[i].Len), readBufSize)]
+	sa := &r.names[i]
+	switch sa.Family {
+	case unix.AF_INET6:
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		return b, netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(p[0])<<8|uint16(p[1])), nil
+	case unix.AF_INET:
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		p := (*[2]byte)(unsafe.Pointer(&sa4.Port))
+		return b, netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), uint16(p[0])<<8|uint16(p[1])), nil
+	}
+	return nil, netip.AddrPort{}, errBadFamily
+}
