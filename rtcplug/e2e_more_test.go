@@ -292,7 +292,7 @@ func TestMountErrors(t *testing.T) {
 }
 
 // TestLifecycle: cancelling the context or calling Close stops everything
-// (Done within 2 s, no goroutine left, the UDP port free again), with a
+// (Done closes, no goroutine left, the UDP port free again), with a
 // connected peer and an open socket.
 func TestLifecycle(t *testing.T) {
 	for _, how := range []string{"cancel", "close"} {
@@ -324,22 +324,22 @@ func TestLifecycle(t *testing.T) {
 					case <-time.After(5 * time.Second):
 						t.Fatal("no PLI reached pion")
 					}
-					start := time.Now()
 					if how == "cancel" {
 						cancel()
 					} else {
 						go p.Close()
 					}
+					// The timeouts only keep a hung shutdown from hanging the
+					// test; how long shutdown takes is not asserted.
 					select {
 					case <-p.Done():
-					case <-time.After(2 * time.Second):
-						t.Fatal("Done not closed within 2 s")
+					case <-time.After(20 * time.Second):
+						t.Fatal("Done never closed")
 					}
-					t.Logf("stopped in %v", time.Since(start))
 					// The socket was closed by the server.
 					select {
 					case <-w.done:
-					case <-time.After(2 * time.Second):
+					case <-time.After(20 * time.Second):
 						t.Fatal("WebSocket still open")
 					}
 					if st := websocket.CloseStatus(w.err); st != websocket.StatusGoingAway {
@@ -470,7 +470,11 @@ func TestShutdownWithSilentClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	time.Sleep(100 * time.Millisecond) // the Welcome is on its way; nobody reads it
+	// The server is in its handler once the Welcome arrives; after that the
+	// client never reads again, so it never answers the close handshake.
+	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), "Welcome") {
+		t.Fatalf("first message %q, %v", b, err)
+	}
 	go p.Close()
 	select {
 	case <-p.Done():
