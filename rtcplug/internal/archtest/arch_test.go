@@ -166,8 +166,13 @@ var (
 func loadGraph(t *testing.T) map[string]*listed {
 	t.Helper()
 	graphOnce.Do(func() {
-		cmd := exec.Command("go", "list", "-deps", "-export", "-json=ImportPath,Dir,Export,Standard,GoFiles,CgoFiles,Imports,Module,Error",
-			module+"/rtcplug/...")
+		args := []string{"list", "-deps", "-export", "-json=ImportPath,Dir,Export,Standard,GoFiles,CgoFiles,Imports,Module,Error"}
+		if raceEnabled {
+			// The same build flags as this test binary: the export data
+			// then comes from the cache `go test -race` just filled.
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, module+"/rtcplug/...")...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -208,22 +213,55 @@ func ours(g map[string]*listed) []*listed {
 
 func rel(importPath string) string { return strings.TrimPrefix(importPath, module+"/") }
 
-// where returns "file:line" of the import of path in p, for messages.
-func where(p *listed, path string) string {
+// importSites returns, for each import path of p's files, the "file:line"
+// of its first import, for messages. Reading every file (and walking the
+// tree, see TestLayering) also tells go test's result cache which inputs
+// this test depends on: go list runs in a child process it does not watch.
+func importSites(t *testing.T, p *listed) map[string]string {
+	t.Helper()
+	out := map[string]string{}
 	fset := token.NewFileSet()
 	for _, name := range append(slices.Clone(p.GoFiles), p.CgoFiles...) {
-		file := filepath.Join(p.Dir, name)
-		f, err := parser.ParseFile(fset, file, nil, parser.ImportsOnly)
+		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, parser.ImportsOnly)
 		if err != nil {
-			continue
+			t.Fatal(err)
 		}
 		for _, im := range f.Imports {
-			if strings.Trim(im.Path.Value, "`\"") == path {
-				return shortPos(fset.Position(im.Pos()))
+			path := strings.Trim(im.Path.Value, "`\"")
+			if _, ok := out[path]; !ok {
+				out[path] = shortPos(fset.Position(im.Pos()))
 			}
 		}
 	}
-	return rel(p.ImportPath)
+	return out
+}
+
+// watchTree opens every directory and go.mod/go.sum under the module root so
+// that a new package or a changed requirement invalidates a cached result.
+func watchTree(t *testing.T, g map[string]*listed) {
+	t.Helper()
+	p := g[module+"/rtcplug"]
+	if p == nil {
+		t.Fatal("go list did not list rtcplug")
+	}
+	root := filepath.Dir(p.Dir)
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if _, err := os.ReadFile(filepath.Join(root, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := filepath.WalkDir(p.Dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != p.Dir {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // shortPos prints a position relative to the module root when it can.
@@ -238,6 +276,7 @@ func shortPos(pos token.Position) string {
 // against the table.
 func TestLayering(t *testing.T) {
 	g := loadGraph(t)
+	watchTree(t, g)
 	pkgs := ours(g)
 	if len(pkgs) < 10 {
 		t.Fatalf("go list found only %d packages under rtcplug", len(pkgs))
@@ -253,6 +292,13 @@ func TestLayering(t *testing.T) {
 			t.Errorf("%s: [layering] package is not in the layering table of archtest; add its row deliberately (STYLE.md §2)", me)
 			continue
 		}
+		sites := importSites(t, p)
+		where := func(im string) string {
+			if s, ok := sites[im]; ok {
+				return s
+			}
+			return me
+		}
 		if r.kind == anything {
 			continue
 		}
@@ -261,13 +307,13 @@ func TestLayering(t *testing.T) {
 			dep := g[im]
 			switch {
 			case dep == nil:
-				t.Errorf("%s: [layering] import %s is missing from go list's graph", where(p, im), im)
+				t.Errorf("%s: [layering] import %s is missing from go list's graph", where(im), im)
 			case dep.Standard:
 				// The sans-IO rules below decide which parts of the
 				// standard library a core may use.
 			case dep.Module != nil && dep.Module.Path == module:
 				if !may[rel(im)] {
-					t.Errorf("%s: [layering] %s imports %s, which STYLE.md §2 does not allow (imports only point down)", where(p, im), me, rel(im))
+					t.Errorf("%s: [layering] %s imports %s, which STYLE.md §2 does not allow (imports only point down)", where(im), me, rel(im))
 				}
 			default:
 				okExt := false
@@ -277,7 +323,7 @@ func TestLayering(t *testing.T) {
 					}
 				}
 				if !okExt {
-					t.Errorf("%s: [dependency] %s imports %s; a library lives only in the subpackage its row names (BRIEF: dependencies)", where(p, im), me, im)
+					t.Errorf("%s: [dependency] %s imports %s; a library lives only in the subpackage its row names (BRIEF: dependencies)", where(im), me, im)
 				}
 			}
 		}
