@@ -63,7 +63,7 @@ func TestThreePeers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, "2 keyframes per peer", 10*time.Second, func() bool {
+	s.awaitKeyframes("2 keyframes per peer", func() bool {
 		for i, p := range peers {
 			if len(s.keyframesOf(confs[i], p.id)) < 2 {
 				return false
@@ -541,7 +541,7 @@ func TestWHIP(t *testing.T) {
 	}
 	waitConnected(t, p)
 	p.stream(t, 2500*time.Millisecond)
-	waitFor(t, "2 keyframes", 10*time.Second, func() bool { return len(s.keyframesOf("room", id)) >= 2 })
+	s.awaitKeyframes("2 keyframes", func() bool { return len(s.keyframesOf("room", id)) >= 2 })
 
 	req, _ := http.NewRequest(http.MethodPatch, s.http.URL+loc, strings.NewReader("a=end-of-candidates"))
 	req.Header.Set("Content-Type", "application/trickle-ice-sdpfrag")
