@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,7 +35,8 @@ func refusedFull(t *testing.T, s *server, conference string) {
 
 // TestDefaults checks what the defaults do, not what they are written as:
 // the default routes answer, the default limits refuse exactly the join one
-// past them, audio is offered.
+// past them, audio is offered. (TestPionEndToEnd checks the default JPEG
+// quality on real snapshots; the default UDP port is not bound in tests.)
 func TestDefaults(t *testing.T) {
 	t.Run("routes", func(t *testing.T) {
 		s := newServer(t) // no path options
@@ -103,4 +106,75 @@ func TestDefaults(t *testing.T) {
 			t.Fatalf("stats %+v", st)
 		}
 	})
+}
+
+// annexKLuma is the luminance quantization table of ITU-T T.81 Annex K.1.
+var annexKLuma = [64]int{
+	16, 11, 10, 16, 24, 40, 51, 61,
+	12, 12, 14, 19, 26, 58, 60, 55,
+	14, 13, 16, 24, 40, 57, 69, 56,
+	14, 17, 22, 29, 51, 87, 80, 62,
+	18, 22, 37, 56, 68, 109, 103, 77,
+	24, 35, 55, 64, 81, 104, 113, 92,
+	49, 64, 78, 87, 103, 121, 120, 101,
+	72, 92, 95, 98, 112, 100, 103, 99,
+}
+
+// checkDefaultQuality checks that the snapshot at path was encoded at
+// DefaultJPEGQuality: its luminance table holds the Annex K table scaled the
+// IJG way for that quality (compared as sorted values, so the order the
+// table is stored in does not matter).
+func checkDefaultQuality(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := rtcplug.DefaultJPEGQuality
+	scale := 200 - 2*q
+	if q < 50 {
+		scale = 5000 / q
+	}
+	var want []int
+	for _, v := range annexKLuma {
+		want = append(want, min(max((v*scale+50)/100, 1), 255))
+	}
+	slices.Sort(want)
+	got := lumaTable(t, b)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: luminance table %v, want the quality-%d table %v", path, got, q, want)
+	}
+}
+
+// lumaTable returns the 8-bit quantization table 0 of a baseline JPEG
+// (T.81 B.2.4.1).
+func lumaTable(t *testing.T, b []byte) []int {
+	t.Helper()
+	for i := 2; i+4 <= len(b) && b[i] == 0xff; {
+		marker, n := b[i+1], int(b[i+2])<<8|int(b[i+3])
+		if marker == 0xda || i+2+n > len(b) {
+			break
+		}
+		if marker == 0xdb {
+			seg := b[i+4 : i+2+n]
+			for len(seg) >= 65 {
+				pq, tq := seg[0]>>4, seg[0]&15
+				if pq != 0 {
+					break
+				}
+				if tq == 0 {
+					out := make([]int, 64)
+					for k := range out {
+						out[k] = int(seg[1+k])
+					}
+					return out
+				}
+				seg = seg[65:]
+			}
+		}
+		i += 2 + n
+	}
+	t.Fatal("no 8-bit luminance table")
+	return nil
 }

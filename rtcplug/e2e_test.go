@@ -565,6 +565,7 @@ func TestPionEndToEnd(t *testing.T) {
 					t.Fatalf("unexpected file %s", f)
 				}
 				checkJPEG(t, filepath.Join(s.dir, f))
+				checkDefaultQuality(t, filepath.Join(s.dir, f))
 			}
 			for _, k := range s.keyframesOf("e2e", "") {
 				if k.Width != 640 || k.Height != 480 || k.Image == nil || k.Image.Rect.Dx() != 640 || k.Path == "" {
