@@ -21,7 +21,7 @@ var (
 	names = map[uint8]string{1: "a"}
 )
 
-var rnd io.Reader = cr.Reader // want "sans-io/global"
+var rnd io.Reader = cr.Reader // want "sans-io/global" "sans-io/rand"
 
 var counter atomic.Int64 // want "sans-io/global"
 
@@ -34,11 +34,17 @@ var clock = t.Now // want "sans-io/clock"
 func f(b []byte) {
 	now := t.Now // want "sans-io/clock"
 	_ = now
-	_, _ = cr.Read(b) // want "sans-io/rand"
-	go f(nil)         // want "sans-io/goroutine"
-	hits["x"]++       // want "sans-io/global"
-	table[0] = 2      // want "sans-io/global"
-	var c net.Conn    // want "sans-io/socket"
+	_, _ = cr.Read(b)                // want "sans-io/rand"
+	_, _ = io.ReadFull(cr.Reader, b) // want "sans-io/rand"
+	var src io.Reader
+	if src == nil {
+		src = cr.Reader // the default of an injected source: allowed
+	}
+	_, _ = io.ReadFull(src, b)
+	go f(nil)      // want "sans-io/goroutine"
+	hits["x"]++    // want "sans-io/global"
+	table[0] = 2   // want "sans-io/global"
+	var c net.Conn // want "sans-io/socket"
 	_ = c
 	var tm *t.Timer // want "sans-io/clock"
 	_ = tm
