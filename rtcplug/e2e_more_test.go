@@ -3,6 +3,7 @@ package rtcplug_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,7 +60,7 @@ func TestThreePeers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, "2 keyframes per peer", 10*time.Second, func() bool {
+	s.awaitKeyframes("2 keyframes per peer", func() bool {
 		for i, p := range peers {
 			if len(s.keyframesOf(confs[i], p.id)) < 2 {
 				return false
@@ -199,30 +201,74 @@ func TestSignalingErrors(t *testing.T) {
 	w2.next("SdpOffer")
 }
 
-// TestMountErrors: a taken path or port is an error, not a panic.
+// TestMountErrors: a taken path or port, or a bad option, is an error that
+// says which (not a panic, not any error), and a refused Mount leaves nothing
+// running.
 func TestMountErrors(t *testing.T) {
-	r := chi.NewRouter()
-	r.Get("/ws", func(http.ResponseWriter, *http.Request) {})
-	if _, err := rtcplug.Mount(r, rtcplug.WithUDPPort(0), rtcplug.WithLogger(testLogger(t))); err == nil {
-		t.Fatal("Mount over an existing route succeeded")
-	}
-	pc, err := net.ListenUDP("udp", &net.UDPAddr{Port: 0})
+	leaks := goleak.IgnoreCurrent()
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pc.Close()
 	port := pc.LocalAddr().(*net.UDPAddr).Port
-	if _, err := rtcplug.Mount(chi.NewRouter(), rtcplug.WithUDPPort(port), rtcplug.WithLogger(testLogger(t))); err == nil {
-		t.Fatal("Mount on a taken UDP port succeeded")
+	taken := func(route func(chi.Router)) chi.Router {
+		r := chi.NewRouter()
+		route(r)
+		return r
 	}
-	for _, o := range []rtcplug.Option{
-		rtcplug.WithUDPPort(70000), rtcplug.WithSignalingPath("ws"), rtcplug.WithJPEGQuality(0),
-		rtcplug.WithOriginPatterns("*"), rtcplug.WithSTUNServer("no-port"), rtcplug.WithMaxPeers(0, 1),
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range []struct {
+		name string
+		r    chi.Router
+		opts []rtcplug.Option
+		is   error  // errors.Is target, if any
+		msg  string // substring of the message
+	}{
+		{"nil router", nil, nil, nil, "rtcplug: nil router"},
+		{"GET route taken", taken(func(r chi.Router) { r.Get("/ws", func(http.ResponseWriter, *http.Request) {}) }),
+			nil, nil, "route GET /ws is already taken"},
+		{"WHIP route taken", taken(func(r chi.Router) { r.Post("/whip/{c}", func(http.ResponseWriter, *http.Request) {}) }),
+			nil, nil, "route POST /whip/{conference} is already taken"},
+		{"sub-tree taken", taken(func(r chi.Router) { r.Post("/ws/*", func(http.ResponseWriter, *http.Request) {}) }),
+			nil, nil, "cannot mount at /ws"},
+		{"UDP port taken", chi.NewRouter(), []rtcplug.Option{rtcplug.WithUDPPort(port)}, syscall.EADDRINUSE,
+			fmt.Sprintf("bind UDP port %d", port)},
+		{"context done", chi.NewRouter(), []rtcplug.Option{rtcplug.WithContext(done)}, context.Canceled, "context already done"},
+		{"port range", chi.NewRouter(), []rtcplug.Option{rtcplug.WithUDPPort(70000)}, nil, "UDP port 70000 out of range"},
+		{"relative path", chi.NewRouter(), []rtcplug.Option{rtcplug.WithSignalingPath("ws")}, nil, `signaling path "ws" must start with /`},
+		{"same paths", chi.NewRouter(), []rtcplug.Option{rtcplug.WithWHIPPath("/ws")}, nil, "WHIP and signaling paths are the same"},
+		{"JPEG quality", chi.NewRouter(), []rtcplug.Option{rtcplug.WithJPEGQuality(0)}, nil, "JPEG quality 0 not in 1..100"},
+		{"any origin", chi.NewRouter(), []rtcplug.Option{rtcplug.WithOriginPatterns("*")}, nil, `origin pattern "*" would allow every origin`},
+		{"STUN without port", chi.NewRouter(), []rtcplug.Option{rtcplug.WithSTUNServer("no-port")}, nil, `STUN server "no-port"`},
+		{"max peers", chi.NewRouter(), []rtcplug.Option{rtcplug.WithMaxPeers(0, 1)}, nil, "max peers 0/1 < 1"},
 	} {
-		if _, err := rtcplug.Mount(chi.NewRouter(), rtcplug.WithUDPPort(0), o); err == nil {
-			t.Fatal("bad option accepted")
+		opts := append([]rtcplug.Option{rtcplug.WithUDPPort(0), rtcplug.WithLogger(testLogger(t))}, c.opts...)
+		p, err := rtcplug.Mount(c.r, opts...)
+		if err == nil {
+			_ = p.Close()
+			t.Errorf("%s: Mount succeeded", c.name)
+			continue
+		}
+		if p != nil {
+			t.Errorf("%s: Mount returned a plugin with its error", c.name)
+		}
+		if c.is != nil && !errors.Is(err, c.is) {
+			t.Errorf("%s: %v is not %v", c.name, err, c.is)
+		}
+		if !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: error %q does not say %q", c.name, err, c.msg)
+		}
+		for _, sentinel := range []error{rtcplug.ErrClosed, rtcplug.ErrFull, rtcplug.ErrUnauthorized} {
+			if errors.Is(err, sentinel) {
+				t.Errorf("%s: %v matches %v", c.name, err, sentinel)
+			}
 		}
 	}
+	// The refusals bound no port and started no goroutine.
+	goleak.VerifyNone(t, leaks)
+
 	// Two plugins on one router need two paths.
 	r2 := chi.NewRouter()
 	p1, err := rtcplug.Mount(r2, rtcplug.WithUDPPort(0), rtcplug.WithLogger(testLogger(t)))
@@ -230,8 +276,9 @@ func TestMountErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p1.Close()
-	if _, err := rtcplug.Mount(r2, rtcplug.WithUDPPort(0), rtcplug.WithLogger(testLogger(t))); err == nil {
-		t.Fatal("second Mount at /ws succeeded")
+	if _, err := rtcplug.Mount(r2, rtcplug.WithUDPPort(0), rtcplug.WithLogger(testLogger(t))); err == nil ||
+		!strings.Contains(err.Error(), "route GET /ws is already taken") {
+		t.Fatalf("second Mount at /ws: %v", err)
 	}
 	p2, err := rtcplug.Mount(r2, rtcplug.WithUDPPort(0), rtcplug.WithSignalingPath("/other/ws"),
 		rtcplug.WithWHIPPath("/other/whip"), rtcplug.WithLogger(testLogger(t)))
@@ -242,7 +289,7 @@ func TestMountErrors(t *testing.T) {
 }
 
 // TestLifecycle: cancelling the context or calling Close stops everything
-// (Done within 2 s, no goroutine left, the UDP port free again), with a
+// (Done closes, no goroutine left, the UDP port free again), with a
 // connected peer and an open socket.
 func TestLifecycle(t *testing.T) {
 	for _, how := range []string{"cancel", "close"} {
@@ -274,22 +321,22 @@ func TestLifecycle(t *testing.T) {
 					case <-time.After(5 * time.Second):
 						t.Fatal("no PLI reached pion")
 					}
-					start := time.Now()
 					if how == "cancel" {
 						cancel()
 					} else {
 						go p.Close()
 					}
+					// The timeouts only keep a hung shutdown from hanging the
+					// test; how long shutdown takes is not asserted.
 					select {
 					case <-p.Done():
-					case <-time.After(2 * time.Second):
-						t.Fatal("Done not closed within 2 s")
+					case <-time.After(20 * time.Second):
+						t.Fatal("Done never closed")
 					}
-					t.Logf("stopped in %v", time.Since(start))
 					// The socket was closed by the server.
 					select {
 					case <-w.done:
-					case <-time.After(2 * time.Second):
+					case <-time.After(20 * time.Second):
 						t.Fatal("WebSocket still open")
 					}
 					if st := websocket.CloseStatus(w.err); st != websocket.StatusGoingAway {
@@ -389,7 +436,11 @@ func TestShutdownWithSilentClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	time.Sleep(100 * time.Millisecond) // the Welcome is on its way; nobody reads it
+	// The server is in its handler once the Welcome arrives; after that the
+	// client never reads again, so it never answers the close handshake.
+	if _, b, err := c.Read(ctx); err != nil || !strings.Contains(string(b), "Welcome") {
+		t.Fatalf("first message %q, %v", b, err)
+	}
 	go p.Close()
 	select {
 	case <-p.Done():
@@ -456,7 +507,7 @@ func TestWHIP(t *testing.T) {
 	}
 	waitConnected(t, p)
 	p.stream(t, 2500*time.Millisecond)
-	waitFor(t, "2 keyframes", 10*time.Second, func() bool { return len(s.keyframesOf("room", id)) >= 2 })
+	s.awaitKeyframes("2 keyframes", func() bool { return len(s.keyframesOf("room", id)) >= 2 })
 
 	req, _ := http.NewRequest(http.MethodPatch, s.http.URL+loc, strings.NewReader("a=end-of-candidates"))
 	req.Header.Set("Content-Type", "application/trickle-ice-sdpfrag")

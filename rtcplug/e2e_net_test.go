@@ -107,7 +107,7 @@ func TestLossAndReordering(t *testing.T) {
 		}, nil)
 	waitConnected(t, p)
 	p.stream(t, 3*time.Second)
-	waitFor(t, "keyframes despite loss", 10*time.Second, func() bool { return len(s.keyframesOf("lossy", p.id)) >= 2 })
+	s.awaitKeyframes("keyframes despite loss", func() bool { return len(s.keyframesOf("lossy", p.id)) >= 2 })
 	st := s.plugin.Stats()
 	t.Logf("dropped on the path: %d; stats %+v", path.dropped.Load(), st)
 	if path.dropped.Load() == 0 || st.NACKs == 0 {

@@ -59,11 +59,12 @@ type server struct {
 
 	mu        sync.Mutex
 	keyframes []rtcplug.Keyframe
+	keyframe  chan struct{} // told of each keyframe; capacity 1, never blocks
 }
 
 func newServer(t *testing.T, opts ...rtcplug.Option) *server {
 	t.Helper()
-	s := &server{t: t, dir: t.TempDir()}
+	s := &server{t: t, dir: t.TempDir(), keyframe: make(chan struct{}, 1)}
 	r := chi.NewRouter()
 	base := []rtcplug.Option{
 		rtcplug.WithUDPPort(0),
@@ -74,6 +75,10 @@ func newServer(t *testing.T, opts ...rtcplug.Option) *server {
 			s.mu.Lock()
 			s.keyframes = append(s.keyframes, k)
 			s.mu.Unlock()
+			select {
+			case s.keyframe <- struct{}{}:
+			default:
+			}
 		}),
 	}
 	p, err := rtcplug.Mount(r, append(base, opts...)...)
@@ -91,6 +96,20 @@ func newServer(t *testing.T, opts ...rtcplug.Option) *server {
 }
 
 func (s *server) wsURL() string { return "ws" + strings.TrimPrefix(s.http.URL, "http") + "/ws" }
+
+// awaitKeyframes waits until cond holds, checking it again after each
+// keyframe; the timeout only keeps a broken run from hanging.
+func (s *server) awaitKeyframes(what string, cond func() bool) {
+	s.t.Helper()
+	hang := time.After(30 * time.Second)
+	for !cond() {
+		select {
+		case <-s.keyframe:
+		case <-hang:
+			s.t.Fatalf("no %s", what)
+		}
+	}
+}
 
 func (s *server) keyframesOf(conf, peer string) []rtcplug.Keyframe {
 	s.mu.Lock()
@@ -544,7 +563,7 @@ func TestPionEndToEnd(t *testing.T) {
 			}
 			w.waitState("connected", 10*time.Second)
 			p.stream(t, 3*time.Second)
-			waitFor(t, "2 keyframes", 10*time.Second, func() bool {
+			s.awaitKeyframes("2 keyframes", func() bool {
 				return len(s.keyframesOf("e2e", "")) >= 2 && len(s.files()) >= 2
 			})
 			files := s.files()
@@ -553,6 +572,7 @@ func TestPionEndToEnd(t *testing.T) {
 					t.Fatalf("unexpected file %s", f)
 				}
 				checkJPEG(t, filepath.Join(s.dir, f))
+				checkDefaultQuality(t, filepath.Join(s.dir, f))
 			}
 			for _, k := range s.keyframesOf("e2e", "") {
 				if k.Width != 640 || k.Height != 480 || k.Image == nil || k.Image.Rect.Dx() != 640 || k.Path == "" {

@@ -6,26 +6,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
-
-	"github.com/nutsbolts/webrtc/rtcplug/internal/media"
 )
-
-func TestDefaults(t *testing.T) {
-	c := defaults()
-	if err := c.validate(); err != nil {
-		t.Fatal(err)
-	}
-	// The README's options table.
-	if c.udpPort != 15000 || c.signalingPath != "/ws" || c.whipPath != "/whip" || !c.audio || c.jpegQuality != 90 ||
-		c.log == nil || c.snapshotDir != "" || c.recordDir != "" || c.stunServer != "" || len(c.publicIPs) != 0 ||
-		len(c.originPatterns) != 0 || c.authorize != nil || c.candidateAddrs != nil ||
-		c.decodeWorkers != media.DefaultWorkers() || c.snapshotRate != 2 || c.snapshotPer != time.Second || c.snapshotDisk != 1<<30 || c.maxConferences != 64 || c.maxPeers != 256 || c.maxPerConf != 16 || c.maxPending != 64 {
-		t.Fatalf("defaults %+v", c)
-	}
-}
 
 func TestOptionsValidate(t *testing.T) {
 	bad := []Option{

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -131,8 +132,13 @@ func FuzzDecode(f *testing.F) {
 
 // TestPerPeerLimit: one peer cannot hold more than MaxPerPeer places in the
 // shared queue, while another peer's keyframe still gets in; finished jobs
-// give their places back.
+// give their places back. Virtual time: synctest.Wait returns when the
+// worker is idle, the moment its places must be back.
 func TestPerPeerLimit(t *testing.T) {
+	synctest.Test(t, testPerPeerLimit)
+}
+
+func testPerPeerLimit(t *testing.T) {
 	release := make(chan struct{})
 	results := make(chan Result, 16)
 	p := NewPool(context.Background(), Config{Workers: 1, Queue: 8, OnResult: func(r Result) {
@@ -165,11 +171,8 @@ func TestPerPeerLimit(t *testing.T) {
 		}
 	}
 	// Places are given back once the worker is done with a job.
-	deadline := time.Now().Add(10 * time.Second)
-	for !p.Submit(job("a", 4)) {
-		if time.Now().After(deadline) {
-			t.Fatal("peer a never got its places back")
-		}
-		time.Sleep(10 * time.Millisecond)
+	synctest.Wait()
+	if !p.Submit(job("a", 4)) {
+		t.Fatal("peer a did not get its places back")
 	}
 }

@@ -39,14 +39,15 @@ const (
 	srStep = 5 * time.Second
 )
 
-// ntpEpoch is 1900-01-01, the origin of NTP timestamps (RFC 5905 §6).
-var ntpEpoch = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+// ntpUnixOffset is the number of seconds from 1900-01-01, the origin of NTP
+// timestamps (RFC 5905 §6), to the Unix epoch.
+const ntpUnixOffset = 2208988800
 
 // ntpTime converts a 64-bit NTP timestamp (32.32 fixed point seconds).
 func ntpTime(ntp uint64) time.Time {
 	sec := ntp >> 32
 	frac := ntp & 0xffffffff
-	return ntpEpoch.Add(time.Duration(sec)*time.Second + time.Duration((frac*1e9+1<<31)>>32)) // rounded to the ns
+	return time.Unix(int64(sec)-ntpUnixOffset, int64((frac*1e9+1<<31)>>32)).UTC() // rounded to the ns
 }
 
 // sourceClock maps one source's RTP timestamps to the timeline.

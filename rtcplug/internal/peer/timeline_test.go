@@ -309,3 +309,6 @@ func BenchmarkHandleOpus(b *testing.B) {
 		}
 	}
 }
+
+// ntpEpoch is 1900-01-01, the origin of NTP timestamps (RFC 5905 §6).
+var ntpEpoch = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)

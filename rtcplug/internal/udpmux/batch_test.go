@@ -251,3 +251,15 @@ func BenchmarkReadLoopDrain(b *testing.B) {
 		})
 	}
 }
+
+// eventually waits for cond, which the socket's read loop makes true; the
+// limit only guards against a hang (UDP on loopback gives no event to wait on).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(30 * time.Second); !cond(); {
+		if time.Now().After(end) {
+			t.Fatalf("timed out: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
@@ -17,6 +18,7 @@ type fakeEndpoint struct {
 	mu   sync.Mutex
 	got  [][]byte
 	full bool
+	note chan struct{} // if not nil, told of each delivery
 }
 
 func (e *fakeEndpoint) Deliver(src netip.AddrPort, b *Buffer) bool {
@@ -27,6 +29,9 @@ func (e *fakeEndpoint) Deliver(src netip.AddrPort, b *Buffer) bool {
 	}
 	e.got = append(e.got, bytes.Clone(b.B))
 	b.Release()
+	if e.note != nil {
+		e.note <- struct{}{}
+	}
 	return true
 }
 
@@ -68,84 +73,74 @@ func binding(t *testing.T, user string) []byte {
 	return bytes.Clone(m.Raw)
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(end) {
-			t.Fatalf("timed out: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
+// TestRouting drives the read loop over an in-memory socket in virtual
+// time: synctest.Wait returns once the loop has handled every datagram sent,
+// so each count is checked at the moment it must be final.
 func TestRouting(t *testing.T) {
-	m, err := Listen(0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := &fakeEndpoint{}
-	r := &fakeRouter{addrs: map[netip.AddrPort]Endpoint{}, ufrag: map[string]Endpoint{"abcd": ep}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = m.Run(ctx, r)
-	}()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	to := net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), m.Port()))
-	send := func(b []byte) {
-		if _, err := c.WriteToUDP(b, to); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		conn := newMemConn()
+		m := New(conn, netip.MustParseAddrPort("[::]:15000"), nil)
+		ep := &fakeEndpoint{}
+		r := &fakeRouter{addrs: map[netip.AddrPort]Endpoint{}, ufrag: map[string]Endpoint{"abcd": ep}}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = m.Run(ctx, r)
+		}()
+		src := netip.MustParseAddrPort("192.0.2.1:4000")
+		send := func(from netip.AddrPort, b []byte) {
+			conn.in <- datagram{from, b}
+			synctest.Wait()
 		}
-	}
-	send([]byte{22, 0xfe, 0xfd, 0, 0}) // DTLS from an unbound address
-	send([]byte{0x80, 96, 0, 0})       // RTP from an unbound address
-	send(binding(t, "zzzz:remote"))    // unknown ufrag
-	send(make([]byte, MaxDatagram+1))  // oversized
-	eventually(t, "unrouted", func() bool { s := m.Stats(); return s.Unrouted == 3 && s.Oversized == 1 })
-	send(binding(t, "abcd:remote"))
-	eventually(t, "routed by ufrag", func() bool { return ep.n() == 1 })
+		send(src, []byte{22, 0xfe, 0xfd, 0, 0}) // DTLS from an unbound address
+		send(src, []byte{0x80, 96, 0, 0})       // RTP from an unbound address
+		send(src, binding(t, "zzzz:remote"))    // unknown ufrag
+		send(src, make([]byte, MaxDatagram+1))  // oversized
+		if s := m.Stats(); s.Unrouted != 3 || s.Oversized != 1 || ep.n() != 0 {
+			t.Fatalf("unrouted: stats %+v, endpoint got %d", s, ep.n())
+		}
+		send(src, binding(t, "abcd:remote"))
+		if n := ep.n(); n != 1 {
+			t.Fatalf("routed by ufrag: %d", n)
+		}
 
-	// Once bound (as a verified check would do), everything from it routes.
-	src := c.LocalAddr().(*net.UDPAddr).AddrPort()
-	r.mu.Lock()
-	r.addrs[src] = ep
-	r.mu.Unlock()
-	send([]byte{0x80, 96, 0, 1})
-	send([]byte{22, 0xfe, 0xfd, 0, 1})
-	eventually(t, "routed by address", func() bool { return ep.n() == 3 })
-	ep.mu.Lock()
-	ep.full = true
-	ep.mu.Unlock()
-	send([]byte{0x80, 96, 0, 2})
-	eventually(t, "dropped when full", func() bool { return m.Stats().Dropped == 1 })
+		// Once bound (as a verified check would do), everything from it routes.
+		r.mu.Lock()
+		r.addrs[src] = ep
+		r.mu.Unlock()
+		send(src, []byte{0x80, 96, 0, 1})
+		send(src, []byte{22, 0xfe, 0xfd, 0, 1})
+		if n := ep.n(); n != 3 {
+			t.Fatalf("routed by address: %d", n)
+		}
+		ep.mu.Lock()
+		ep.full = true
+		ep.mu.Unlock()
+		send(src, []byte{0x80, 96, 0, 2})
+		if s := m.Stats(); s.Dropped != 1 {
+			t.Fatalf("dropped when full: %+v", s)
+		}
 
-	// The tap sees unbound traffic first.
-	var tapped []byte
-	var tmu sync.Mutex
-	m.SetTap(func(src netip.AddrPort, b []byte) bool {
-		tmu.Lock()
-		defer tmu.Unlock()
-		tapped = bytes.Clone(b)
-		return true
+		// The tap sees unbound traffic first.
+		var tapped []byte
+		m.SetTap(func(src netip.AddrPort, b []byte) bool {
+			tapped = bytes.Clone(b)
+			return true
+		})
+		send(netip.MustParseAddrPort("192.0.2.2:4000"), []byte{1, 1, 0, 0})
+		if !bytes.Equal(tapped, []byte{1, 1, 0, 0}) {
+			t.Fatalf("tap got %v", tapped)
+		}
+
+		cancel()
+		synctest.Wait()
+		select {
+		case <-done:
+		default:
+			t.Fatal("Run did not return")
+		}
 	})
-	c2, _ := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	defer c2.Close()
-	if _, err := c2.WriteToUDP([]byte{1, 1, 0, 0}, to); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "tap", func() bool { tmu.Lock(); defer tmu.Unlock(); return tapped != nil })
-
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return")
-	}
 }
 
 // TestIPv6: the dual-stack socket routes an IPv6 source and answers it.
@@ -163,7 +158,7 @@ func TestIPv6(t *testing.T) {
 	if !m.LocalAddr().Addr().Is6() {
 		t.Skip("the system gave an IPv4-only socket")
 	}
-	ep := &fakeEndpoint{}
+	ep := &fakeEndpoint{note: make(chan struct{}, 1)}
 	r := &fakeRouter{addrs: map[netip.AddrPort]Endpoint{}, ufrag: map[string]Endpoint{"v6v6": ep}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -172,7 +167,11 @@ func TestIPv6(t *testing.T) {
 	if _, err := c.WriteToUDP(binding(t, "v6v6:x"), to); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "routed", func() bool { return ep.n() == 1 })
+	select {
+	case <-ep.note:
+	case <-time.After(10 * time.Second): // only against a hang
+		t.Fatal("not routed")
+	}
 	src := c.LocalAddr().(*net.UDPAddr).AddrPort()
 	if err := m.WriteTo([]byte("pong"), src); err != nil {
 		t.Fatal(err)
