@@ -251,6 +251,17 @@ func (r *Registry[T]) Bind(m *Member[T], addr netip.AddrPort) {
 	r.byAddr[addr] = m
 }
 
+// Unbind stops routing addr to m (the peer let it go to make room for a
+// newer address). An address another peer has taken over stays with it.
+func (r *Registry[T]) Unbind(m *Member[T], addr netip.AddrPort) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m.addrs = removeAddr(m.addrs, addr)
+	if r.byAddr[addr] == m {
+		delete(r.byAddr, addr)
+	}
+}
+
 func removeAddr(s []netip.AddrPort, a netip.AddrPort) []netip.AddrPort {
 	for i, x := range s {
 		if x == a {
