@@ -56,6 +56,7 @@ type config struct {
 	whipPath       string
 	originPatterns []string
 	authorize      func(r *http.Request, conference string) error
+	whipToken      string // WithBearerToken
 	audio          bool
 	jpegQuality    int
 	maxConferences int

@@ -70,6 +70,8 @@ type Plugin struct {
 	states        chan PeerState
 	statesDone    chan struct{}
 	droppedStates atomic.Uint64
+
+	refusals refusalLog // rate-limited Info lines for limit refusals
 }
 
 // maxQueuedStates bounds the OnPeerState calls waiting for a slow callback;
@@ -147,6 +149,7 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 
 	p.log.Info("rtcplug mounted", "signaling", cfg.signalingPath, "udp", mux.LocalAddr().String(),
 		"candidates", len(p.hostAddrs)+len(cfg.publicIPs))
+	p.logWHIPPolicy()
 	if cfg.onPeerState != nil {
 		p.states, p.statesDone = make(chan PeerState, maxQueuedStates), make(chan struct{})
 		go func() {
@@ -327,7 +330,10 @@ type peerHandle struct {
 	seq    int                            // keyframes submitted; the loop goroutine only
 	rec    *media.Recorder                // nil without WithRecordDir
 	whip   bool                           // created over WHIP: DELETE may end it
-	left   chan struct{}                  // closed once the peer is out of the registry
+	// whipSecret is the secret of the WHIP session URL, set once the answer
+	// is ready; nil for WebSocket peers.
+	whipSecret atomic.Pointer[string]
+	left       chan struct{} // closed once the peer is out of the registry
 }
 
 // leaveWait bounds how long leave waits for a peer to wind down (one turn of
