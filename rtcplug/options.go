@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -63,9 +64,13 @@ type config struct {
 	maxPeers       int
 	maxPerConf     int
 	maxPending     int
-	candidateAddrs func(netip.Addr) bool
-	decodeWorkers  int
-	rand           io.Reader
+	// maxPendingPerSource: WithMaxPendingPerSource; 0 = a quarter of maxPending
+	maxPendingPerSource int
+	joinTimeout         time.Duration // JoinTimeout; tests shorten it
+	answerTimeout       time.Duration // AnswerTimeout; tests shorten it
+	candidateAddrs      func(netip.Addr) bool
+	decodeWorkers       int
+	rand                io.Reader
 }
 
 func defaults() *config {
@@ -80,6 +85,8 @@ func defaults() *config {
 		maxPeers:       DefaultMaxPeers,
 		maxPerConf:     DefaultMaxPeersPerConference,
 		maxPending:     DefaultMaxPending,
+		joinTimeout:    JoinTimeout,
+		answerTimeout:  AnswerTimeout,
 		decodeWorkers:  media.DefaultWorkers,
 		rand:           rand.Reader,
 	}

@@ -123,6 +123,7 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 		MaxPeersPerConference: cfg.maxPerConf,
 		MaxPeers:              cfg.maxPeers,
 		MaxPending:            cfg.maxPending,
+		MaxPendingPerSource:   cfg.maxPendingPerSource,
 	}, cfg.rand)
 	p.hostAddrs = hostAddrs(mux.LocalAddr().Addr().Is6(), cfg.candidateAddrs)
 
@@ -353,8 +354,8 @@ func (h *peerHandle) leave() {
 }
 
 // join creates a peer in conference and returns it with the SDP offer.
-func (p *Plugin) join(conf string, notify func(string, peer.State)) (*peerHandle, string, error) {
-	h, err := p.newPeer(conf, notify, false)
+func (p *Plugin) join(conf, source string, notify func(string, peer.State)) (*peerHandle, string, error) {
+	h, err := p.newPeer(conf, source, notify, false)
 	if err != nil {
 		return nil, "", err
 	}
@@ -381,10 +382,12 @@ func sessionID() uint64 {
 	return binary.BigEndian.Uint64(b[:]) >> 1
 }
 
-// newPeer registers a peer in conference and starts its goroutine.
-func (p *Plugin) newPeer(conf string, notify func(string, peer.State), whip bool) (*peerHandle, error) {
+// newPeer registers a peer in conference and starts its goroutine. source
+// (sourceOf) is where the request came from, for the per-source pending
+// limit.
+func (p *Plugin) newPeer(conf, source string, notify func(string, peer.State), whip bool) (*peerHandle, error) {
 	var h *peerHandle
-	m, err := p.reg.Join(conf, func(m *conference.Member[*peerHandle]) (*peerHandle, error) {
+	m, err := p.reg.JoinFrom(conf, source, func(m *conference.Member[*peerHandle]) (*peerHandle, error) {
 		pp, err := peer.New(peer.Config{
 			LocalUfrag:  m.Ufrag,
 			LocalPwd:    m.Pwd,

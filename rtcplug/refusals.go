@@ -1,8 +1,12 @@
 package rtcplug
 
 import (
+	"errors"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/conference"
 )
 
 // Why a request or a connection was refused or cut by a limit. Each is
@@ -47,6 +51,15 @@ func (p *Plugin) refused(reason string, attrs ...any) {
 		}
 		p.log.Info(refusalMessage, args...)
 	}
+}
+
+// refusedJoin logs a join refused by a registry limit.
+func (p *Plugin) refusedJoin(route string, r *http.Request, conf string, err error) {
+	reason := reasonFull
+	if errors.Is(err, conference.ErrSourcePending) {
+		reason = reasonPendingSource
+	}
+	p.refused(reason, "route", route, "remote", r.RemoteAddr, "conference", conf, "why", err.Error())
 }
 
 // allow reports whether a refusal for reason may be logged at now, and how

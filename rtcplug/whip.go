@@ -96,11 +96,11 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	h, err := p.newPeer(conf, nil, true)
+	h, err := p.newPeer(conf, sourceOf(r), nil, true)
 	if err != nil {
 		if errors.Is(err, conference.ErrTooManyConferences) || errors.Is(err, conference.ErrConferenceFull) ||
 			errors.Is(err, conference.ErrTooManyPeers) || errors.Is(err, conference.ErrTooManyPending) || errors.Is(err, ErrClosed) || errors.Is(err, conference.ErrClosed) {
-			p.refused(reasonFull, "route", "whip", "remote", r.RemoteAddr, "conference", conf, "why", err.Error())
+			p.refusedJoin("whip", r, conf, err)
 			w.Header().Set("Retry-After", "10")
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
