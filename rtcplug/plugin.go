@@ -462,6 +462,8 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 		h.log.Debug("address bound to peer", "addr", ev.Addr.String())
 	case peer.Unbind:
 		h.p.reg.Unbind(m, ev.Addr)
+	case peer.Active:
+		h.p.reg.Activate(m, ev.Addr)
 	case peer.StateChange:
 		if ev.State == peer.StateConnected || ev.State.Done() {
 			h.p.reg.Connected(m)

@@ -87,6 +87,7 @@ type Member[T any] struct {
 	pending bool
 	source  string // JoinFrom's source, "" for none
 	addrs   []netip.AddrPort
+	active  netip.AddrPort // carries the member's authenticated media (Activate)
 	gone    bool
 }
 
@@ -268,29 +269,60 @@ func (r *Registry[T]) Leave(m *Member[T]) bool {
 
 // Bind routes addr to m from now on. ICE calls it only after a check from
 // addr passed MESSAGE-INTEGRITY. An address already bound to another peer is
-// taken over (a NAT may reuse a mapping); past MaxAddrsPerPeer, the oldest of
-// m's addresses is released.
+// taken over (a NAT may reuse a mapping), unless it carries that peer's
+// authenticated media (Activate): a check can be replayed from anywhere, so
+// it does not outweigh SRTP. Past MaxAddrsPerPeer, the oldest of m's
+// addresses is released.
 func (r *Registry[T]) Bind(m *Member[T], addr netip.AddrPort) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.bind(m, addr, false)
+}
+
+// Activate marks addr as carrying m's authenticated media (SRTP/SRTCP that
+// passed authentication): it is routed to m, taken from any other member,
+// and no Bind takes it away while m keeps it active.
+func (r *Registry[T]) Activate(m *Member[T], addr netip.AddrPort) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bind(m, addr, true) {
+		m.active = addr
+	}
+}
+
+// bind is Bind (force false) and Activate (force true); r.mu is held. It
+// reports whether addr is m's now.
+func (r *Registry[T]) bind(m *Member[T], addr netip.AddrPort, force bool) bool {
 	if m.gone {
-		return
+		return false
 	}
 	if cur, ok := r.byAddr[addr]; ok {
 		if cur == m {
-			return
+			return true
+		}
+		if cur.active == addr && !force {
+			return false
 		}
 		cur.addrs = removeAddr(cur.addrs, addr)
+		if cur.active == addr {
+			cur.active = netip.AddrPort{}
+		}
 	}
 	if len(m.addrs) >= MaxAddrsPerPeer {
-		old := m.addrs[0]
-		m.addrs = m.addrs[1:]
+		// The oldest address goes, never the active one.
+		i := 0
+		if m.addrs[0] == m.active {
+			i = 1
+		}
+		old := m.addrs[i]
+		m.addrs = append(m.addrs[:i], m.addrs[i+1:]...)
 		if r.byAddr[old] == m {
 			delete(r.byAddr, old)
 		}
 	}
 	m.addrs = append(m.addrs, addr)
 	r.byAddr[addr] = m
+	return true
 }
 
 // Unbind stops routing addr to m (the peer let it go to make room for a
@@ -301,6 +333,9 @@ func (r *Registry[T]) Unbind(m *Member[T], addr netip.AddrPort) {
 	m.addrs = removeAddr(m.addrs, addr)
 	if r.byAddr[addr] == m {
 		delete(r.byAddr, addr)
+	}
+	if m.active == addr {
+		m.active = netip.AddrPort{}
 	}
 }
 

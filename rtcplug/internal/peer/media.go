@@ -107,6 +107,12 @@ func (p *Peer) authenticated(now time.Time, src netip.AddrPort) {
 		p.logf("authenticated media from %s: RTCP goes there from now on", src)
 		p.dest = src
 	}
+	if src != p.active {
+		// The routing table keeps this address ours against a replayed
+		// check of another peer.
+		p.active = src
+		p.emit(Event{Kind: Active, Addr: src})
+	}
 }
 
 // restartVideo starts over after the video source changed its SSRC or

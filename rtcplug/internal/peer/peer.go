@@ -109,6 +109,7 @@ const (
 	Frame                 // Data is a complete VP8 frame (Config.Record only)
 	Audio                 // Data is an Opus packet (Config.Record only)
 	Unbind                // Addr is no longer this peer's: stop routing it here
+	Active                // Addr carries this peer's authenticated SRTP: no other peer may take it
 )
 
 // Event is one output of the peer. Transmit, Frame and Audio data are valid
@@ -164,6 +165,7 @@ type Peer struct {
 
 	bound    []netip.AddrPort // ICE-authenticated addresses
 	dest     netip.AddrPort   // where we send DTLS and RTCP
+	active   netip.AddrPort   // the address of the latest authenticated SRTP/SRTCP
 	dtls     *dtls.Server
 	srtpUp   bool
 	profile  srtp.Profile
@@ -508,12 +510,13 @@ func (p *Peer) handleSTUN(now time.Time, src netip.AddrPort, b []byte) {
 func (p *Peer) destLocked() bool { return p.dtls != nil || p.srtpUp }
 
 // bind adds src to the addresses that may send DTLS and SRTP. When the list
-// is full the oldest address goes, never the destination: that one carries
-// (or is about to carry) the session.
+// is full the oldest address goes, never the destination nor the address of
+// the latest authenticated media: those carry (or are about to carry) the
+// session.
 func (p *Peer) bind(src netip.AddrPort) {
 	if len(p.bound) >= maxBound {
 		for i, a := range p.bound {
-			if a == p.dest {
+			if a == p.dest || a == p.active {
 				continue
 			}
 			p.bound = append(p.bound[:i], p.bound[i+1:]...)

@@ -147,3 +147,35 @@ func TestRebindingAfterReplays(t *testing.T) {
 		t.Fatalf("RTCP went to %v, want %v", to, other)
 	}
 }
+
+// Authenticated media reports its address as active once per change, for
+// the routing table to protect.
+func TestActiveEvents(t *testing.T) {
+	p, s := connected(t, srtp.AEADAES128GCM)
+	frames := ivfFrames(t)
+	active := 0
+	send := func(from netip.AddrPort, f []byte) {
+		for _, pk := range s.packetize(f) {
+			p.HandleDatagram(t0, from, pk)
+			for _, e := range drain(p) {
+				if e.Kind == Active {
+					if e.Addr != from {
+						t.Fatalf("active %v, media from %v", e.Addr, from)
+					}
+					active++
+				}
+			}
+		}
+	}
+	send(client, frames[0])
+	send(client, frames[1])
+	if active != 1 {
+		t.Fatalf("%d Active events", active)
+	}
+	p.HandleDatagram(t0, other, bindingRequest(t, localPwd))
+	drain(p)
+	send(other, frames[2])
+	if active != 2 {
+		t.Fatalf("%d Active events after rebinding", active)
+	}
+}
