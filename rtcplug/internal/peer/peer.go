@@ -177,6 +177,7 @@ type Peer struct {
 	video   recvStats
 	audio   recvStats
 	reorder reorder
+	nk      nackState // missing video packets being NACKed (nack.go)
 	asm     *vp8.Assembler
 
 	retransmit bool // drainDTLS runs after a DTLS timeout
@@ -392,6 +393,7 @@ func (p *Peer) Deadline() time.Time {
 		}
 		add(p.rrDue)
 		add(p.reorder.deadline())
+		add(p.nackDeadline())
 	}
 	return d
 }
@@ -420,6 +422,9 @@ func (p *Peer) HandleTimeout(now time.Time) {
 		}
 	}
 	if p.srtpUp {
+		if d := p.nackDeadline(); !d.IsZero() && !now.Before(d) {
+			p.nackTimeout(now)
+		}
 		if d := p.reorder.deadline(); !d.IsZero() && !now.Before(d) {
 			p.reorderTimeout(now)
 		}
