@@ -273,7 +273,7 @@ func WithOriginPatterns(patterns ...string) Option {
 // WithAuthorize is asked before every join (a WebSocket JoinConference, a
 // WHIP POST) and before a WHIP DELETE; a non-nil error refuses it and its
 // text is sent to the client: an Error message (code "unauthorized") on the
-// WebSocket, a 403 body over WHIP.
+// WebSocket, a 401 body with WWW-Authenticate: Bearer over WHIP.
 func WithAuthorize(fn func(r *http.Request, conference string) error) Option {
 	return func(c *config) error {
 		c.authorize = fn

@@ -215,6 +215,7 @@ func (s *wsConn) readLoop() {
 			if _, err := io.Copy(io.Discard, rd); err != nil {
 				return
 			}
+			s.p.refused(reasonTooLarge, "route", "ws", "remote", s.r.RemoteAddr, "limit", MaxMessage)
 			s.sendError(signal.Errorf(signal.CodeBadRequest, "message larger than %d bytes", MaxMessage))
 			continue
 		}
