@@ -9,3 +9,11 @@ func WithSignalingTimeouts(join, answer time.Duration) Option {
 		return nil
 	}
 }
+
+// WithWHIPBodyTimeout shortens the WHIP body deadline for tests.
+func WithWHIPBodyTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		c.whipBodyTimeout = d
+		return nil
+	}
+}

@@ -68,6 +68,7 @@ type config struct {
 	maxPendingPerSource int
 	joinTimeout         time.Duration // JoinTimeout; tests shorten it
 	answerTimeout       time.Duration // AnswerTimeout; tests shorten it
+	whipBodyTimeout     time.Duration // whipBodyTimeout; tests shorten it
 	candidateAddrs      func(netip.Addr) bool
 	decodeWorkers       int
 	rand                io.Reader
@@ -75,20 +76,21 @@ type config struct {
 
 func defaults() *config {
 	return &config{
-		ctx:            context.Background(),
-		udpPort:        DefaultUDPPort,
-		signalingPath:  DefaultSignalingPath,
-		whipPath:       DefaultWHIPPath,
-		audio:          true,
-		jpegQuality:    DefaultJPEGQuality,
-		maxConferences: DefaultMaxConferences,
-		maxPeers:       DefaultMaxPeers,
-		maxPerConf:     DefaultMaxPeersPerConference,
-		maxPending:     DefaultMaxPending,
-		joinTimeout:    JoinTimeout,
-		answerTimeout:  AnswerTimeout,
-		decodeWorkers:  media.DefaultWorkers,
-		rand:           rand.Reader,
+		ctx:             context.Background(),
+		udpPort:         DefaultUDPPort,
+		signalingPath:   DefaultSignalingPath,
+		whipPath:        DefaultWHIPPath,
+		audio:           true,
+		jpegQuality:     DefaultJPEGQuality,
+		maxConferences:  DefaultMaxConferences,
+		maxPeers:        DefaultMaxPeers,
+		maxPerConf:      DefaultMaxPeersPerConference,
+		maxPending:      DefaultMaxPending,
+		joinTimeout:     JoinTimeout,
+		answerTimeout:   AnswerTimeout,
+		whipBodyTimeout: whipBodyTimeout,
+		decodeWorkers:   media.DefaultWorkers,
+		rand:            rand.Reader,
 	}
 }
 

@@ -71,7 +71,8 @@ type Plugin struct {
 	statesDone    chan struct{}
 	droppedStates atomic.Uint64
 
-	refusals refusalLog // rate-limited Info lines for limit refusals
+	refusals   refusalLog   // rate-limited Info lines for limit refusals
+	wsBySource sourceCounts // open signaling sockets per source
 }
 
 // maxQueuedStates bounds the OnPeerState calls waiting for a slow callback;

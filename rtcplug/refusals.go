@@ -17,6 +17,7 @@ const (
 	reasonFull            = "full"                  // conference, peer or pending limits
 	reasonPendingSource   = "pending-per-source"    // one source holds its share of pending handshakes
 	reasonSockets         = "too-many-sockets"      // open signaling sockets
+	reasonSocketsSource   = "sockets-per-source"    // open signaling sockets of one source
 	reasonTooLarge        = "too-large"             // a WHIP body over MaxMessage
 	reasonTimeout         = "body-timeout"          // a WHIP body not received in time
 	reasonJoinTimeout     = "join-timeout"          // a socket that never joined, or a peer never answered

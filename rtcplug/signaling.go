@@ -97,6 +97,13 @@ func (p *Plugin) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer p.open.Add(-1)
+	src := sourceOf(r)
+	if !p.wsBySource.acquire(src, p.maxSocketsPerSource()) {
+		p.refused(reasonSocketsSource, "route", "ws", "remote", r.RemoteAddr, "limit", p.maxSocketsPerSource())
+		http.Error(w, "too many signaling connections from this address", http.StatusServiceUnavailable)
+		return
+	}
+	defer p.wsBySource.release(src)
 	opts := &websocket.AcceptOptions{OriginPatterns: p.cfg.originPatterns}
 	hj := &hijackRecorder{ResponseWriter: w}
 	c, err := websocket.Accept(hj, r, opts)

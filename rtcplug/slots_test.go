@@ -147,3 +147,25 @@ func TestAnsweredPeerKeepsSocket(t *testing.T) {
 		t.Fatalf("socket closed: %v", err)
 	}
 }
+
+// One source cannot hold every signaling socket slot by reconnecting as
+// fast as its idle sockets close: it has a quarter of them; another source
+// still gets in.
+func TestSocketsPerSource(t *testing.T) {
+	s := newServer(t, rtcplug.WithMaxPeers(4, 4)) // 4+64 sockets, 17 per source
+	url := s.wsURL()
+	for i := 0; i < 17; i++ {
+		dial(t, url)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("18th socket from one source: %v %v", resp, err)
+	}
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: clientFrom(t, "127.0.0.2")})
+	if err != nil {
+		t.Fatalf("another source refused: %v", err)
+	}
+	c.CloseNow()
+}

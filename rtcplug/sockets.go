@@ -24,6 +24,43 @@ const (
 	AnswerTimeout = 15 * time.Second
 )
 
+// sourceCounts counts open signaling sockets per source (sourceOf), so one
+// source cannot hold every socket slot by reconnecting as fast as its idle
+// sockets are closed. An entry goes when its count reaches zero: the map is
+// no larger than the sockets open.
+type sourceCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// acquire counts a socket of src unless src already has limit open.
+func (c *sourceCounts) acquire(src string, limit int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = make(map[string]int)
+	}
+	if c.n[src] >= limit {
+		return false
+	}
+	c.n[src]++
+	return true
+}
+
+func (c *sourceCounts) release(src string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[src] <= 1 {
+		delete(c.n, src)
+		return
+	}
+	c.n[src]--
+}
+
+// maxSocketsPerSource bounds the signaling sockets of one source: a quarter
+// of maxSockets (an office behind one NAT address still opens dozens).
+func (p *Plugin) maxSocketsPerSource() int { return max(1, int(p.maxSockets()/4)) }
+
 // socketWatch holds a socket's deadlines and its close. The timers run on
 // goroutines of their own; what they do is short, and closing is tracked so
 // that serveWS returns only after it.

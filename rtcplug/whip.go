@@ -74,7 +74,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, ErrClosed):
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			p.refused(reasonTimeout, "route", "whip", "remote", r.RemoteAddr, "limit", whipBodyTimeout.String())
+			p.refused(reasonTimeout, "route", "whip", "remote", r.RemoteAddr, "limit", p.cfg.whipBodyTimeout.String())
 			http.Error(w, "offer not received in time", http.StatusRequestTimeout)
 		default:
 			http.Error(w, "offer unreadable", http.StatusBadRequest)

@@ -130,7 +130,7 @@ func (p *Plugin) readOffer(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	rc := http.NewResponseController(w)
 	// An error means the ResponseWriter cannot take deadlines (a test
 	// recorder); the plugin's end still stops the read below.
-	_ = rc.SetReadDeadline(time.Now().Add(whipBodyTimeout))
+	_ = rc.SetReadDeadline(time.Now().Add(p.cfg.whipBodyTimeout))
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	stop := context.AfterFunc(p.ctx, func() {

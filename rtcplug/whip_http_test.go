@@ -282,3 +282,32 @@ func TestWHIPSlowBodyDoesNotDelayClose(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
+
+// issue: WHIP read the body with no deadline. A body that does not arrive
+// in time gets 408 and the connection ends.
+func TestWHIPBodyDeadline(t *testing.T) {
+	s := newServer(t, rtcplug.WithWHIPBodyTimeout(200*time.Millisecond))
+	c, err := net.Dial("tcp", s.http.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second)) // a bound for the test only
+	fmt.Fprintf(c, "POST /whip/room HTTP/1.1\r\nHost: x\r\nContent-Type: application/sdp\r\nContent-Length: 5000\r\n\r\nv=0\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
+		t.Fatalf("status %d, close %v", resp.StatusCode, resp.Close)
+	}
+	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+		t.Fatalf("connection kept: %v %q", err, rest)
+	}
+	if s.plugin.Stats().Peers != 0 {
+		t.Fatal("a peer from a body that never came")
+	}
+}
