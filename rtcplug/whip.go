@@ -49,6 +49,9 @@ func (p *Plugin) whipRouter() *chi.Mux {
 }
 
 func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
+	if !p.whipBearer(w, r) {
+		return
+	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/sdp" {
 		http.Error(w, "Content-Type must be application/sdp", http.StatusUnsupportedMediaType)
 		return
@@ -58,7 +61,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "conference name must be 1-64 of A-Z a-z 0-9 _ -", http.StatusBadRequest)
 		return
 	}
-	if !p.whipAuth(w, r, conf) {
+	if !p.whipAuthorize(w, r, conf) {
 		return
 	}
 	// The body is read before the plugin counts this request as work in

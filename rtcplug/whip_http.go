@@ -3,6 +3,7 @@ package rtcplug
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -81,6 +82,12 @@ func sessionLocation(r *http.Request, secret string) string {
 // whipAuth checks the Bearer token and WithAuthorize. On refusal it answers
 // 401 with a Bearer challenge (RFC 9725 §4.5, RFC 6750 §3) and returns false.
 func (p *Plugin) whipAuth(w http.ResponseWriter, r *http.Request, conference string) bool {
+	return p.whipBearer(w, r) && p.whipAuthorize(w, r, conference)
+}
+
+// whipBearer is the Bearer token half of whipAuth: it needs no conference,
+// so it comes before anything else about a request is looked at.
+func (p *Plugin) whipBearer(w http.ResponseWriter, r *http.Request) bool {
 	if p.cfg.whipToken != "" {
 		got, ok := bearerToken(r)
 		if !ok {
@@ -89,13 +96,21 @@ func (p *Plugin) whipAuth(w http.ResponseWriter, r *http.Request, conference str
 			http.Error(w, "a Bearer token is required", http.StatusUnauthorized)
 			return false
 		}
-		if subtle.ConstantTimeCompare([]byte(got), []byte(p.cfg.whipToken)) != 1 {
+		// Hashes of equal length, so the time taken tells nothing, not even
+		// the token's length.
+		want, have := sha256.Sum256([]byte(p.cfg.whipToken)), sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(want[:], have[:]) != 1 {
 			p.refused(reasonUnauthorized, "route", "whip", "remote", r.RemoteAddr, "why", "wrong bearer token")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="rtcplug", error="invalid_token"`)
 			http.Error(w, "invalid Bearer token", http.StatusUnauthorized)
 			return false
 		}
 	}
+	return true
+}
+
+// whipAuthorize is the WithAuthorize half of whipAuth.
+func (p *Plugin) whipAuthorize(w http.ResponseWriter, r *http.Request, conference string) bool {
 	if err := p.authorizeRequest(r, conference); err != nil {
 		p.refused(reasonUnauthorized, "route", "whip", "remote", r.RemoteAddr, "why", err.Error())
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rtcplug"`)
