@@ -5,12 +5,15 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/go-chi/chi/v5"
 	piondtls "github.com/pion/dtls/v3"
+	"go.uber.org/goleak"
 
 	"github.com/nutsbolts/webrtc/rtcplug"
 )
@@ -168,4 +171,38 @@ func TestSocketsPerSource(t *testing.T) {
 		t.Fatalf("another source refused: %v", err)
 	}
 	c.CloseNow()
+}
+
+// The deadlines and the close with a reason leave nothing behind: a socket
+// closed for not joining and a peer ended for not answering end their
+// goroutines and timers with the plugin.
+func TestDeadlinesLeaveNoGoroutines(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	r := chi.NewRouter()
+	p, err := rtcplug.Mount(r, rtcplug.WithUDPPort(0), rtcplug.WithCandidateFilter(loopback4),
+		rtcplug.WithLogger(testLogger(t)), rtcplug.WithSignalingTimeouts(100*time.Millisecond, 100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(r)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	t.Run("clients", func(t *testing.T) {
+		idle := dial(t, url)
+		joined := dial(t, url)
+		joined.send("JoinConference", map[string]string{"conferenceName": "room"})
+		joined.next("SdpOffer")
+		joined.expectError("timeout")
+		for _, w := range []*wsClient{idle, joined} {
+			if code, _ := closeStatus(t, w); code != websocket.StatusPolicyViolation {
+				t.Fatalf("closed with %d", code)
+			}
+		}
+		// One more left open: shutdown closes it.
+		dial(t, url)
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	srv.Close()
+	goleak.VerifyNone(t, before)
 }
