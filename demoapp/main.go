@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/nutsbolts/webrtc/rtcplug"
 )
 
 // config is everything a user can set, from flags or the environment.
@@ -38,6 +40,7 @@ type config struct {
 	TLS       bool   // -tls: HTTPS with a self-signed certificate made at start
 	TLSCert   string // -tls-cert and -tls-key: HTTPS with the given certificate
 	TLSKey    string
+	WHIPToken string // -whip-token: the Bearer token WHIP senders must send; "" = open
 }
 
 func (c config) https() bool { return c.TLS || c.TLSCert != "" }
@@ -80,6 +83,7 @@ var envFlags = [][2]string{
 	{"tls", "RTCPLUG_TLS"},
 	{"tls-cert", "RTCPLUG_TLS_CERT"},
 	{"tls-key", "RTCPLUG_TLS_KEY"},
+	{"whip-token", "RTCPLUG_WHIP_TOKEN"},
 }
 
 // parseConfig reads the environment first and the command line second.
@@ -99,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&cfg.TLS, "tls", false, "serve HTTPS with a self-signed certificate made at start (browsers allow the camera\nonly on https or localhost); its SHA-256 fingerprint is logged")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate `file` to serve HTTPS with (needs -tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file` for -tls-cert")
+	fs.StringVar(&cfg.WHIPToken, "whip-token", "", "Bearer `token` WHIP senders (OBS, GStreamer, ffmpeg) must send (default none:\nanyone who reaches the server may publish over WHIP, as over the page)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `demoapp mounts rtcplug in a chi application and serves a page that sends the
 camera of the browser to it. Keyframes are saved as JPEG files.
@@ -240,16 +245,30 @@ func run(ctx context.Context, cfg config, stderr io.Writer) error {
 	return a.serve(ctx, ln)
 }
 
-// serve answers HTTP on ln until ctx ends or the server fails. Then it shuts
-// the HTTP server down and waits for the plugin, which ends with the same ctx.
-func (a *app) serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
+// httpServer is the demo's HTTP server: every timeout a server facing the
+// internet needs, none that would cut a WebSocket.
+func (a *app) httpServer(ctx context.Context) *http.Server {
+	return &http.Server{
 		Handler:           a.router,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          log.New(levelWriter{a.log, zerolog.DebugLevel}, "", 0),
+		// ReadTimeout bounds a whole request body (a WHIP offer is at most
+		// 64 KiB) and IdleTimeout an unused keep-alive connection. Neither
+		// reaches a WebSocket: once hijacked, the connection is rtcplug's,
+		// which pings it and closes it when the client stops answering.
+		// WriteTimeout stays 0: it would cut the snapshot downloads of slow
+		// clients, and rtcplug bounds its own writes.
+		ReadTimeout: 30 * time.Second,
+		IdleTimeout: 30 * time.Second,
+		ErrorLog:    log.New(levelWriter{a.log, zerolog.DebugLevel}, "", 0),
 		// Requests, and the WebSockets among them, end with the application.
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
+}
+
+// serve answers HTTP on ln until ctx ends or the server fails. Then it shuts
+// the HTTP server down and waits for the plugin, which ends with the same ctx.
+func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	srv := a.httpServer(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
@@ -310,6 +329,12 @@ func logListening(l zerolog.Logger, addr net.Addr, cfg config, udp netip.AddrPor
 	}
 	l.Info().Str("url", scheme+"://"+net.JoinHostPort(host, port)+"/").
 		Str("udp", udp.String()).Str("output", cfg.OutputDir).Msg("listening; open the url in a browser")
+	whip := scheme + "://" + net.JoinHostPort(host, port) + rtcplug.DefaultWHIPPath + "/{conference}"
+	if cfg.WHIPToken != "" {
+		l.Info().Str("whip", whip).Msg("WHIP senders post here with Authorization: Bearer <the -whip-token>")
+	} else {
+		l.Warn().Str("whip", whip).Msg("WHIP is open: anyone who reaches this server may publish (set -whip-token to require a Bearer token)")
+	}
 	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsUnspecified() {
 		for _, ip := range lanAddrs() {
 			u := scheme + "://" + net.JoinHostPort(ip.String(), port) + "/"

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func (s *syncBuffer) String() string {
 // self-signed certificate: the page, /healthz and rtcplug's /ws answer on the
 // one router, and cancelling the context stops everything.
 func TestRunHTTPSAndShutdown(t *testing.T) {
-	cfg := config{HTTPAddr: "127.0.0.1:0", UDPPort: 0, OutputDir: t.TempDir(), LogLevel: zerolog.InfoLevel, TLS: true}
+	cfg := config{HTTPAddr: "127.0.0.1:0", UDPPort: 0, OutputDir: t.TempDir(), LogLevel: zerolog.InfoLevel, TLS: true, WHIPToken: "demo-token"}
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -83,6 +84,18 @@ func TestRunHTTPSAndShutdown(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Errorf("/%s: %s", p, res.Status)
 		}
+	}
+	// WHIP is announced with its URL, and the token is required.
+	if !strings.Contains(logs.String(), "whip="+base+"whip/{conference}") {
+		t.Errorf("no WHIP URL in the log:\n%s", logs.String())
+	}
+	res, err := client.Post(base+"whip/room", "application/sdp", strings.NewReader("v=0\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("WHIP without the token: %s %q", res.Status, res.Header.Get("WWW-Authenticate"))
 	}
 	if got := colonHex(seen[:]); got != fp[1] {
 		t.Errorf("served certificate %s, logged fingerprint %s", got, fp[1])

@@ -80,6 +80,9 @@ func newApp(ctx context.Context, cfg config, logger zerolog.Logger) (*app, error
 	if cfg.STUN != "" {
 		opts = append(opts, rtcplug.WithSTUNServer(cfg.STUN))
 	}
+	if cfg.WHIPToken != "" {
+		opts = append(opts, rtcplug.WithBearerToken(cfg.WHIPToken))
+	}
 	a.plugin, err = rtcplug.Mount(a.router, opts...)
 	if err != nil {
 		root.Close()

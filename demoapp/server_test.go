@@ -220,22 +220,23 @@ func TestParseConfig(t *testing.T) {
 	env["RTCPLUG_PUBLIC_IPS"] = "192.0.2.1, 2001:db8::1"
 	env["RTCPLUG_LOG_LEVEL"] = "debug"
 	env["RTCPLUG_TLS"] = "true"
+	env["RTCPLUG_WHIP_TOKEN"] = "from-env"
 	cfg, err = parseConfig(nil, getenv, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}
 	if cfg.HTTPAddr != "127.0.0.1:9000" || cfg.UDPPort != 16000 || cfg.LogLevel != zerolog.DebugLevel || !cfg.TLS ||
-		len(cfg.PublicIPs) != 2 || cfg.PublicIPs[0] != want[0] || cfg.PublicIPs[1] != want[1] {
+		len(cfg.PublicIPs) != 2 || cfg.PublicIPs[0] != want[0] || cfg.PublicIPs[1] != want[1] || cfg.WHIPToken != "from-env" {
 		t.Fatalf("from env: %+v", cfg)
 	}
 
 	// Flags win; the first -public-ip replaces the environment's list.
-	cfg, err = parseConfig([]string{"-udp-port", "0", "-public-ip", "198.51.100.1", "-public-ip=198.51.100.2,198.51.100.3", "-stun", "stun.example:3478"}, getenv, &out)
+	cfg, err = parseConfig([]string{"-udp-port", "0", "-public-ip", "198.51.100.1", "-public-ip=198.51.100.2,198.51.100.3", "-stun", "stun.example:3478", "-whip-token", "from-flag"}, getenv, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.UDPPort != 0 || len(cfg.PublicIPs) != 3 || cfg.PublicIPs[0].String() != "198.51.100.1" || cfg.STUN != "stun.example:3478" {
+	if cfg.UDPPort != 0 || len(cfg.PublicIPs) != 3 || cfg.PublicIPs[0].String() != "198.51.100.1" || cfg.STUN != "stun.example:3478" || cfg.WHIPToken != "from-flag" {
 		t.Fatalf("flags: %+v", cfg)
 	}
 
@@ -260,7 +261,7 @@ func TestParseConfig(t *testing.T) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, s := range []string{"-http", "RTCPLUG_HTTP", "-udp-port", "RTCPLUG_UDP_PORT", "-public-ip", "RTCPLUG_PUBLIC_IPS",
-		"-stun", "RTCPLUG_STUN", "-output", "RTCPLUG_OUTPUT", "-log-level", "RTCPLUG_LOG_LEVEL", "-tls", "-tls-cert", "-tls-key"} {
+		"-stun", "RTCPLUG_STUN", "-output", "RTCPLUG_OUTPUT", "-log-level", "RTCPLUG_LOG_LEVEL", "-tls", "-tls-cert", "-tls-key", "-whip-token", "RTCPLUG_WHIP_TOKEN"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("-h does not mention %s", s)
 		}

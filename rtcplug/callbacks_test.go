@@ -118,7 +118,7 @@ func TestWHIPDeleteOnlyWHIPPeers(t *testing.T) {
 		t.Fatal("the WebSocket peer was ended over WHIP")
 	}
 	refuse.Store(true)
-	if code := del("/whip/room/" + offer.Peer); code != http.StatusForbidden {
+	if code := del("/whip/room/" + offer.Peer); code != http.StatusUnauthorized {
 		t.Fatalf("DELETE refused by WithAuthorize: %d", code)
 	}
 }

@@ -57,7 +57,7 @@ func TestCertificateRenewal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	h1, offer1, err := p.join("room", "", nil)
+	h1, offer1, err := p.join("room", "", "127.0.0.1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestCertificateRenewal(t *testing.T) {
 	}
 	// Within its life: the same certificate for the next peer.
 	clock.Advance(15 * 24 * time.Hour)
-	h2, _, err := p.join("room", "", nil)
+	h2, _, err := p.join("room", "", "127.0.0.1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestCertificateRenewal(t *testing.T) {
 	if validAt(t, first.DER, clock.Now()) {
 		t.Fatal("the test clock did not pass the expiry")
 	}
-	h3, offer3, err := p.join("room", "", nil)
+	h3, offer3, err := p.join("room", "", "127.0.0.1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestCertificateRenewal(t *testing.T) {
 	// Renewal happens ahead of expiry: a month on, the next peer's
 	// certificate still has days left.
 	clock.Advance(21 * 24 * time.Hour)
-	h4, _, err := p.join("room", "", nil)
+	h4, _, err := p.join("room", "", "127.0.0.1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

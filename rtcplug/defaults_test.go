@@ -3,32 +3,46 @@ package rtcplug_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/coder/websocket"
+
 	"github.com/nutsbolts/webrtc/rtcplug"
 )
 
-// joinN opens n signaling sockets joining conferences named by name(i) and
-// waits for each one's offer, then returns the sockets.
+// fromSource returns dial options whose connections come from the loopback
+// address 127.0.1.n (all of 127/8 is on the loopback interface), so that the
+// per-source limits see n as a source of its own.
+func fromSource(n int) *websocket.DialOptions {
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 1+byte(n/250), 1+byte(n%250))}
+	d := &net.Dialer{LocalAddr: local}
+	return &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}}
+}
+
+// joinN opens n signaling sockets, each from a source of its own, joining
+// conferences named by name(i), and waits for each one's offer, then
+// returns the sockets.
 func joinN(t *testing.T, s *server, n int, name func(int) string) []*wsClient {
 	t.Helper()
 	out := make([]*wsClient, n)
 	for i := range out {
-		out[i] = dial(t, s.wsURL())
+		out[i] = dial(t, s.wsURL(), fromSource(i))
 		out[i].send("JoinConference", map[string]string{"conferenceName": name(i)})
 		out[i].next("SdpOffer")
 	}
 	return out
 }
 
-// refusedFull joins conference with a fresh socket and expects Error "full".
+// refusedFull joins conference with a fresh socket from a fresh source and
+// expects Error "full".
 func refusedFull(t *testing.T, s *server, conference string) {
 	t.Helper()
-	w := dial(t, s.wsURL())
+	w := dial(t, s.wsURL(), fromSource(999))
 	w.send("JoinConference", map[string]string{"conferenceName": conference})
 	w.expectError("full")
 }
@@ -88,6 +102,20 @@ func TestDefaults(t *testing.T) {
 		if st := s.plugin.Stats(); st.Pending != rtcplug.DefaultMaxPending {
 			t.Fatalf("stats %+v", st)
 		}
+	})
+	t.Run("pending per source", func(t *testing.T) {
+		s := newServer(t)
+		// One source may hold a quarter of the pending handshakes; another
+		// source still gets in.
+		for range rtcplug.DefaultMaxPending / 4 {
+			w := dial(t, s.wsURL(), fromSource(7))
+			w.send("JoinConference", map[string]string{"conferenceName": "src"})
+			w.next("SdpOffer")
+		}
+		w := dial(t, s.wsURL(), fromSource(7))
+		w.send("JoinConference", map[string]string{"conferenceName": "src2"})
+		w.expectError("full")
+		joinN(t, s, 1, func(int) string { return "src2" })
 	})
 	t.Run("conferences", func(t *testing.T) {
 		s := newServer(t, rtcplug.WithMaxPending(1<<20))

@@ -153,11 +153,15 @@ type wsClient struct {
 	err  error // why reading stopped; set before done is closed
 }
 
-func dial(t *testing.T, url string) *wsClient {
+func dial(t *testing.T, url string, opts ...*websocket.DialOptions) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, url, nil)
+	var o *websocket.DialOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	c, _, err := websocket.Dial(ctx, url, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -314,7 +314,17 @@ func TestWHIPKickAndBadOffer(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("pion did not connect over WHIP")
 	}
-	id := loc[strings.LastIndex(loc, "/")+1:]
+	// The Location carries the session's secret, not the peer id (which
+	// Peers lists).
+	var id string
+	for _, pi := range s.plugin.Peers() {
+		if pi.Conference == "room" {
+			id = pi.ID
+		}
+	}
+	if id == "" || strings.Contains(loc, id) {
+		t.Fatalf("peer %q, Location %q", id, loc)
+	}
 	if err := s.plugin.Kick(id); err != nil {
 		t.Fatal(err)
 	}

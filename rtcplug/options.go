@@ -59,6 +59,7 @@ type config struct {
 	whipPath       string
 	originPatterns []string
 	authorize      func(r *http.Request, conference string) (identity string, err error)
+	whipToken      string // WithBearerToken
 	audio          bool
 	jpegQuality    int
 	maxConferences int
@@ -73,26 +74,34 @@ type config struct {
 	snapshotRate   int
 	snapshotPer    time.Duration
 	snapshotDisk   int64
+	// maxPendingPerSource: WithMaxPendingPerSource; 0 = a quarter of maxPending
+	maxPendingPerSource int
+	joinTimeout         time.Duration // JoinTimeout; tests shorten it
+	answerTimeout       time.Duration // AnswerTimeout; tests shorten it
+	whipBodyTimeout     time.Duration // whipBodyTimeout; tests shorten it
 }
 
 func defaults() *config {
 	return &config{
-		ctx:            context.Background(),
-		udpPort:        DefaultUDPPort,
-		signalingPath:  DefaultSignalingPath,
-		whipPath:       DefaultWHIPPath,
-		audio:          true,
-		jpegQuality:    DefaultJPEGQuality,
-		maxConferences: DefaultMaxConferences,
-		maxPeers:       DefaultMaxPeers,
-		maxPerConf:     DefaultMaxPeersPerConference,
-		maxPending:     DefaultMaxPending,
-		decodeWorkers:  media.DefaultWorkers(),
-		recordLimit:    DefaultRecordLimit,
-		rand:           rand.Reader,
-		snapshotRate:   media.DefaultRate,
-		snapshotPer:    media.DefaultRatePer,
-		snapshotDisk:   media.DefaultDiskLimit,
+		ctx:             context.Background(),
+		udpPort:         DefaultUDPPort,
+		signalingPath:   DefaultSignalingPath,
+		whipPath:        DefaultWHIPPath,
+		audio:           true,
+		jpegQuality:     DefaultJPEGQuality,
+		maxConferences:  DefaultMaxConferences,
+		maxPeers:        DefaultMaxPeers,
+		maxPerConf:      DefaultMaxPeersPerConference,
+		maxPending:      DefaultMaxPending,
+		decodeWorkers:   media.DefaultWorkers(),
+		recordLimit:     DefaultRecordLimit,
+		rand:            rand.Reader,
+		snapshotRate:    media.DefaultRate,
+		snapshotPer:     media.DefaultRatePer,
+		snapshotDisk:    media.DefaultDiskLimit,
+		joinTimeout:     JoinTimeout,
+		answerTimeout:   AnswerTimeout,
+		whipBodyTimeout: whipBodyTimeout,
 	}
 }
 
@@ -300,9 +309,9 @@ func WithOriginPatterns(patterns ...string) Option {
 // WithAuthorize is asked before every join (a WebSocket JoinConference, a
 // WHIP POST) and before a WHIP DELETE; a non-nil error refuses it and its
 // text is sent to the client: an Error message (code "unauthorized") on the
-// WebSocket, a 403 body over WHIP. The identity it returns for a join (a
-// user name, a camera id) is carried in PeerInfo, PeerState, Keyframe and
-// Frame.
+// WebSocket, a 401 body with WWW-Authenticate: Bearer over WHIP. The
+// identity it returns for a join (a user name, a camera id) is carried in
+// PeerInfo, PeerState, Keyframe and Frame.
 func WithAuthorize(fn func(r *http.Request, conference string) (identity string, err error)) Option {
 	return func(c *config) error {
 		c.authorize = fn

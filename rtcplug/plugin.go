@@ -68,7 +68,9 @@ type Plugin struct {
 	statesDone    chan struct{}
 	droppedStates atomic.Uint64
 
-	refusals refusalLog // rate limit of the refusal log lines
+	refusalLines refusalLines // rate limit of the refusal log lines (refusals.go)
+	refusals     refusalLog   // rate-limited Info lines for limit refusals
+	wsBySource   sourceCounts // open signaling sockets per source
 }
 
 // maxQueuedStates bounds the OnPeerState calls waiting for a slow callback;
@@ -121,6 +123,7 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 		MaxPeersPerConference: cfg.maxPerConf,
 		MaxPeers:              cfg.maxPeers,
 		MaxPending:            cfg.maxPending,
+		MaxPendingPerSource:   cfg.maxPendingPerSource,
 	}, cfg.rand)
 	p.hostAddrs = hostAddrs(mux.LocalAddr().Addr().Is6(), cfg.candidateAddrs)
 
@@ -150,6 +153,7 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 
 	p.log.Info("rtcplug mounted", "signaling", cfg.signalingPath, "udp", mux.LocalAddr().String(),
 		"candidates", len(p.hostAddrs)+len(cfg.publicIPs))
+	p.logWHIPPolicy()
 	if cfg.onPeerState != nil {
 		p.states, p.statesDone = make(chan PeerState, maxQueuedStates), make(chan struct{})
 		go func() {
@@ -360,17 +364,20 @@ func (r router) ByUfrag(u []byte) (udpmux.Endpoint, bool) {
 
 // peerHandle is the plugin's side of one peer.
 type peerHandle struct {
-	p        *Plugin
-	member   *conference.Member[*peerHandle]
-	loop     *udpmux.Loop
-	log      *slog.Logger
-	notify   func(id string, st peer.State) // the signaling socket's; must not block
-	seq      int                            // keyframes submitted; the loop goroutine only
-	rec      *record.Recorder               // nil without WithRecordDir
-	whip     bool                           // created over WHIP: DELETE may end it
-	left     chan struct{}                  // closed once the peer is out of the registry
-	limit    media.Limiter                  // WithSnapshotRate; the loop goroutine only
-	hostPeer                                // peers.go
+	p      *Plugin
+	member *conference.Member[*peerHandle]
+	loop   *udpmux.Loop
+	log    *slog.Logger
+	notify func(id string, st peer.State) // the signaling socket's; must not block
+	seq    int                            // keyframes submitted; the loop goroutine only
+	rec    *record.Recorder               // nil without WithRecordDir
+	whip   bool                           // created over WHIP: DELETE may end it
+	left   chan struct{}                  // closed once the peer is out of the registry
+	// whipSecret is the secret of the WHIP session URL, set once the answer
+	// is ready; nil for WebSocket peers.
+	whipSecret atomic.Pointer[string]
+	limit      media.Limiter // WithSnapshotRate; the loop goroutine only
+	hostPeer                 // peers.go
 }
 
 // leaveWait bounds how long leave waits for a peer to wind down (one turn of
@@ -390,8 +397,8 @@ func (h *peerHandle) leave() {
 }
 
 // join creates a peer in conference and returns it with the SDP offer.
-func (p *Plugin) join(conf, identity string, notify func(string, peer.State)) (*peerHandle, string, error) {
-	h, err := p.newPeer(conf, identity, notify, false)
+func (p *Plugin) join(conf, identity, source string, notify func(string, peer.State)) (*peerHandle, string, error) {
+	h, err := p.newPeer(conf, identity, source, notify, false)
 	if err != nil {
 		return nil, "", err
 	}
@@ -420,12 +427,14 @@ func sessionID() uint64 {
 	return binary.BigEndian.Uint64(b[:]) >> 1
 }
 
-// newPeer registers a peer in conference and starts its goroutine.
-func (p *Plugin) newPeer(conf, identity string, notify func(string, peer.State), whip bool) (*peerHandle, error) {
+// newPeer registers a peer in conference and starts its goroutine. source
+// (sourceOf) is where the request came from, for the per-source pending
+// limit.
+func (p *Plugin) newPeer(conf, identity, source string, notify func(string, peer.State), whip bool) (*peerHandle, error) {
 	var h *peerHandle
 	now := p.cfg.clock()
 	cert := p.host.certs.get(p.cfg.rand, now, p.log)
-	m, err := p.reg.Join(conf, func(m *conference.Member[*peerHandle]) (*peerHandle, error) {
+	m, err := p.reg.JoinFrom(conf, source, func(m *conference.Member[*peerHandle]) (*peerHandle, error) {
 		pp, err := peer.New(peer.Config{
 			LocalUfrag:       m.Ufrag,
 			LocalPwd:         m.Pwd,
@@ -506,6 +515,10 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 	case peer.Bind:
 		h.p.reg.Bind(m, ev.Addr)
 		h.log.Debug("address bound to peer", "addr", ev.Addr.String())
+	case peer.Unbind:
+		h.p.reg.Unbind(m, ev.Addr)
+	case peer.Active:
+		h.p.reg.Activate(m, ev.Addr)
 	case peer.StateChange:
 		h.stateChanged(ev.State)
 		if ev.State == peer.StateConnected || ev.State.Done() {

@@ -18,8 +18,8 @@ const (
 	maxReasonLen = 256
 )
 
-// refusalLog is the rate limit's state.
-type refusalLog struct {
+// refusalLines is the rate limit's state.
+type refusalLines struct {
 	mu      sync.Mutex
 	start   time.Time
 	n       int
@@ -28,7 +28,7 @@ type refusalLog struct {
 
 // logRefusal logs one refusal at Info, within the rate limit.
 func (p *Plugin) logRefusal(where, reason string, attrs ...any) {
-	l := &p.refusals
+	l := &p.refusalLines
 	now := time.Now()
 	l.mu.Lock()
 	if now.Sub(l.start) >= refusalWindow {

@@ -80,6 +80,8 @@ type wsConn struct {
 	cancel context.CancelFunc
 	out    chan []byte
 	peer   *peerHandle
+	hj     *hijackRecorder
+	watch  socketWatch // join and answer deadlines, closing with a reason
 }
 
 func (p *Plugin) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -91,11 +93,18 @@ func (p *Plugin) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer p.wg.Done()
 	if p.open.Add(1) > p.maxSockets() {
 		p.open.Add(-1)
-		p.log.Warn("signaling connection refused: too many open", "remote", r.RemoteAddr, "limit", p.maxSockets())
+		p.refused(reasonSockets, "route", "ws", "remote", r.RemoteAddr, "limit", p.maxSockets())
 		http.Error(w, "too many signaling connections", http.StatusServiceUnavailable)
 		return
 	}
 	defer p.open.Add(-1)
+	src := sourceOf(r)
+	if !p.wsBySource.acquire(src, p.maxSocketsPerSource()) {
+		p.refused(reasonSocketsSource, "route", "ws", "remote", r.RemoteAddr, "limit", p.maxSocketsPerSource())
+		http.Error(w, "too many signaling connections from this address", http.StatusServiceUnavailable)
+		return
+	}
+	defer p.wsBySource.release(src)
 	opts := &websocket.AcceptOptions{OriginPatterns: p.cfg.originPatterns}
 	hj := &hijackRecorder{ResponseWriter: w}
 	c, err := websocket.Accept(hj, r, opts)
@@ -136,7 +145,8 @@ func (p *Plugin) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	s := &wsConn{p: p, r: r, c: c, ctx: ctx, cancel: cancel, out: make(chan []byte, outboxSize)}
+	s := &wsConn{p: p, r: r, c: c, ctx: ctx, cancel: cancel, out: make(chan []byte, outboxSize), hj: hj}
+	s.watchStart()
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -148,6 +158,7 @@ func (p *Plugin) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.leave()
 	cancel()
 	<-writerDone
+	s.watchEnd()
 }
 
 // send queues a message; a full queue means the client is not reading and
@@ -161,8 +172,8 @@ func (s *wsConn) send(typ string, data any) {
 	case s.out <- b:
 	case <-s.ctx.Done():
 	default:
-		s.p.log.Debug("signaling client too slow, closing")
-		s.cancel()
+		s.p.refused(reasonSlowClient, "route", "ws", "remote", s.r.RemoteAddr, "limit", outboxSize)
+		s.closeWith(websocket.StatusPolicyViolation, "reply queue full: the client is not reading")
 	}
 }
 
@@ -213,6 +224,7 @@ func (s *wsConn) readLoop() {
 			if _, err := io.Copy(io.Discard, rd); err != nil {
 				return
 			}
+			s.p.refused(reasonTooLarge, "route", "ws", "remote", s.r.RemoteAddr, "limit", MaxMessage)
 			s.sendError(signal.Errorf(signal.CodeBadRequest, "message larger than %d bytes", MaxMessage))
 			continue
 		}
@@ -260,11 +272,12 @@ func (s *wsConn) join(name string) {
 		s.sendError(signal.Errorf(signal.CodeUnauthorized, "%v", err))
 		return
 	}
-	h, offer, err := s.p.join(name, identity, s.notify)
+	h, offer, err := s.p.join(name, identity, sourceOf(s.r), s.notify)
 	if err != nil {
 		switch {
 		case errors.Is(err, conference.ErrTooManyConferences), errors.Is(err, conference.ErrConferenceFull),
 			errors.Is(err, conference.ErrTooManyPeers), errors.Is(err, conference.ErrTooManyPending):
+			s.p.refusedJoin("ws", s.r, name, err)
 			s.sendError(signal.Errorf(signal.CodeFull, "%v", err))
 		case errors.Is(err, ErrClosed), errors.Is(err, conference.ErrClosed):
 			s.sendError(signal.Errorf(signal.CodeInternal, "the server is shutting down"))
@@ -275,6 +288,7 @@ func (s *wsConn) join(name string) {
 		return
 	}
 	s.peer = h
+	s.watchJoined(h)
 	s.send(signal.TypeSdpOffer, signal.SDP{SDP: offer, Peer: h.member.ID})
 	s.notify(h.member.ID, peer.StateNew)
 }
@@ -282,6 +296,7 @@ func (s *wsConn) join(name string) {
 // notify runs on the peer's goroutine: it only queues.
 func (s *wsConn) notify(id string, st peer.State) {
 	s.send(signal.TypePeerState, signal.PeerState{State: st.String(), Peer: id})
+	s.notifyWatch(id, st)
 }
 
 func (s *wsConn) answer(text string) {
@@ -317,6 +332,7 @@ func (s *wsConn) answer(text string) {
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
+	s.watchAnswered(s.peer)
 	s.peer.log.Debug("answer accepted", "video", remote.VideoCodec, "videoPT", remote.VideoPT, "audioPT", remote.AudioPT)
 }
 
@@ -325,5 +341,6 @@ func (s *wsConn) leave() {
 		return
 	}
 	s.peer.leave()
+	s.watchGone(s.peer)
 	s.peer = nil
 }

@@ -2,6 +2,7 @@ package rtcplug_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -19,8 +20,10 @@ func TestSignalingSocketsBounded(t *testing.T) {
 	s := newServer(t, rtcplug.WithMaxPeers(2, 2))
 	const limit = 2 + 64
 	clients := make([]*wsClient, 0, limit)
-	for range limit {
-		clients = append(clients, dial(t, s.wsURL()))
+	// From several sources: one source alone may hold only a quarter.
+	for i := range limit {
+		src := fmt.Sprintf("127.0.0.%d", 1+i%8)
+		clients = append(clients, dial(t, s.wsURL(), &websocket.DialOptions{HTTPClient: clientFrom(t, src)}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -6,7 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strings"
+	"os"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -18,24 +18,31 @@ import (
 )
 
 // WHIP (RFC 9725) for senders that do not speak our WebSocket protocol (OBS,
-// GStreamer, ffmpeg): the sender offers, we answer.
+// GStreamer, ffmpeg, browsers): the sender offers, we answer.
 //
-//	POST   {whip}/{conference}        Content-Type: application/sdp → 201, Location, answer
-//	DELETE {whip}/{conference}/{peer} → 200, the peer ends
+//	POST    {whip}/{conference}          Content-Type: application/sdp → 201, Location, ETag, answer
+//	DELETE  {whip}/{conference}/{secret} → 200, the peer ends
+//	PATCH   {whip}/{conference}/{secret} → 405 (ICE-lite needs no trickle)
+//	OPTIONS on both                      → 204, CORS preflight
 //
-// The Location (with the random peer id) is the only handle on the peer.
+// The Location carries a secret of 130 random bits, not the peer id (which
+// is public: it names the snapshot folder): whoever holds the Location holds
+// the session. Authentication (WithBearerToken, WithAuthorize) is answered
+// with 401 and a Bearer challenge (RFC 9725 §4.5).
 
 func (p *Plugin) whipRouter() *chi.Mux {
 	sub := chi.NewRouter()
 	sub.Use(p.logRefusals("WHIP request"))
+	sub.Use(p.whipCORS)
 	sub.Post("/{conference}", p.whipPost)
-	sub.Options("/{conference}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Accept-Post", "application/sdp")
-		w.WriteHeader(http.StatusNoContent)
-	})
-	sub.Delete("/{conference}/{peer}", p.whipDelete)
+	sub.Options("/{conference}", whipPreflight("POST, OPTIONS"))
+	sub.Delete("/{conference}/{secret}", p.whipDelete)
+	sub.Options("/{conference}/{secret}", whipPreflight("DELETE, PATCH, OPTIONS"))
 	// RFC 9725 §4.3: a server without trickle ICE answers PATCH with 405.
-	sub.Patch("/{conference}/{peer}", func(w http.ResponseWriter, r *http.Request) {
+	sub.Patch("/{conference}/{secret}", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := p.whipAuth(w, r, chi.URLParam(r, "conference")); !ok {
+			return
+		}
 		w.Header().Set("Allow", "DELETE")
 		http.Error(w, "trickle ICE is not needed: the server is ICE-lite", http.StatusMethodNotAllowed)
 	})
@@ -43,11 +50,9 @@ func (p *Plugin) whipRouter() *chi.Mux {
 }
 
 func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
-	if !p.track() {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+	if !p.whipBearer(w, r) {
 		return
 	}
-	defer p.wg.Done()
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/sdp" {
 		http.Error(w, "Content-Type must be application/sdp", http.StatusUnsupportedMediaType)
 		return
@@ -57,16 +62,35 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "conference name must be 1-64 of A-Z a-z 0-9 _ -", http.StatusBadRequest)
 		return
 	}
-	identity, err := p.authorize(r, conf)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusForbidden)
+	identity, ok := p.whipAuthorize(w, r, conf)
+	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMessage))
+	// The body is read before the plugin counts this request as work in
+	// progress, with a deadline, and shutdown cuts it: a slow sender never
+	// holds up Close.
+	body, err := p.readOffer(w, r)
 	if err != nil {
-		http.Error(w, "offer too large or unreadable", http.StatusRequestEntityTooLarge)
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			p.refused(reasonTooLarge, "route", "whip", "remote", r.RemoteAddr, "limit", MaxMessage)
+			http.Error(w, "offer too large", http.StatusRequestEntityTooLarge)
+		case errors.Is(err, ErrClosed):
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			p.refused(reasonTimeout, "route", "whip", "remote", r.RemoteAddr, "limit", p.cfg.whipBodyTimeout.String())
+			http.Error(w, "offer not received in time", http.StatusRequestTimeout)
+		default:
+			http.Error(w, "offer unreadable", http.StatusBadRequest)
+		}
 		return
 	}
+	if !p.track() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer p.wg.Done()
 	offer, err := sdp.Parse(string(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -77,10 +101,11 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	h, err := p.newPeer(conf, identity, nil, true)
+	h, err := p.newPeer(conf, identity, sourceOf(r), nil, true)
 	if err != nil {
 		if errors.Is(err, conference.ErrTooManyConferences) || errors.Is(err, conference.ErrConferenceFull) ||
 			errors.Is(err, conference.ErrTooManyPeers) || errors.Is(err, conference.ErrTooManyPending) || errors.Is(err, ErrClosed) || errors.Is(err, conference.ErrClosed) {
+			p.refusedJoin("whip", r, conf, err)
 			w.Header().Set("Retry-After", "10")
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
@@ -109,27 +134,29 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	secret := newSessionSecret()
+	h.whipSecret.Store(&secret)
 	h.log.Info("peer joined over WHIP")
 	w.Header().Set("Content-Type", "application/sdp")
-	w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/")+"/"+h.member.ID)
+	w.Header().Set("Location", sessionLocation(r, secret))
+	w.Header().Set("ETag", etag(h.member.Ufrag))
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
 }
 
 func (p *Plugin) whipDelete(w http.ResponseWriter, r *http.Request) {
 	conf := chi.URLParam(r, "conference")
-	if _, err := p.authorize(r, conf); err != nil {
-		http.Error(w, err.Error(), http.StatusForbidden)
+	if _, ok := p.whipAuth(w, r, conf); !ok {
 		return
 	}
-	// Only sessions created over WHIP: the id of a WebSocket peer names its
-	// snapshot directory and is no handle on it.
-	m, ok := p.reg.ByID(conf, chi.URLParam(r, "peer"))
-	if !ok || !m.Value.whip {
-		http.Error(w, "no such peer", http.StatusNotFound)
+	// Only the secret of a session created over WHIP ends it: neither the
+	// public peer id nor a WebSocket peer is a handle.
+	h, ok := p.whipSession(conf, chi.URLParam(r, "secret"))
+	if !ok {
+		http.Error(w, "no such session", http.StatusNotFound)
 		return
 	}
-	m.Value.leave()
+	h.leave()
 	w.WriteHeader(http.StatusOK)
 }
 

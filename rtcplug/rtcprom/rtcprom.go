@@ -96,6 +96,14 @@ func New(p Source) *Collector {
 		func(s *rtcplug.Stats) uint64 { return s.DroppedKeyframes })
 	add("keyframes_failed_total", "Keyframes that failed to decode or to be written.",
 		func(s *rtcplug.Stats) uint64 { return s.FailedKeyframes })
+	add("keyframes_refused_total", "Keyframes refused before decoding, by reason.",
+		func(s *rtcplug.Stats) uint64 { return s.RefusedKeyframes }, "reason", "implausible")
+	add("keyframes_refused_total", "Keyframes refused before decoding, by reason.",
+		func(s *rtcplug.Stats) uint64 { return s.RateLimitedKeyframes }, "reason", "rate")
+	add("keyframes_refused_total", "Keyframes refused before decoding, by reason.",
+		func(s *rtcplug.Stats) uint64 { return s.DiskLimitedKeyframes }, "reason", "disk")
+	add("snapshot_written_bytes_total", "Bytes of keyframe JPEGs written.",
+		func(s *rtcplug.Stats) uint64 { return s.SnapshotBytes })
 	add("keyframes_undecoded_total", "Keyframes of a codec without an image decoder, handed on without an image.",
 		func(s *rtcplug.Stats) uint64 { return s.UndecodedKeyframes })
 	add("callbacks_dropped_total", "Host callback calls dropped because the callback fell behind.",

@@ -40,7 +40,10 @@ var (
 	ErrConferenceFull     = errors.New("conference: conference is full")
 	ErrTooManyPeers       = errors.New("conference: too many peers")
 	ErrTooManyPending     = errors.New("conference: too many handshakes in progress")
-	ErrClosed             = errors.New("conference: registry closed")
+	// ErrSourcePending is a pending limit too (errors.Is matches
+	// ErrTooManyPending): one source holds its share of the pending slots.
+	ErrSourcePending = fmt.Errorf("%w from this source", ErrTooManyPending)
+	ErrClosed        = errors.New("conference: registry closed")
 )
 
 // Limits bounds the registry. Zero fields take the defaults.
@@ -49,6 +52,10 @@ type Limits struct {
 	MaxPeersPerConference int
 	MaxPeers              int
 	MaxPending            int // peers joined but not yet connected
+	// MaxPendingPerSource bounds the pending peers of one source (see
+	// JoinFrom), so that one source refilling pending slots as they free
+	// cannot starve the others. Default: a quarter of MaxPending, at least 1.
+	MaxPendingPerSource int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -64,6 +71,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxPending <= 0 {
 		l.MaxPending = DefaultMaxPending
 	}
+	if l.MaxPendingPerSource <= 0 {
+		l.MaxPendingPerSource = max(1, l.MaxPending/4)
+	}
 	return l
 }
 
@@ -75,7 +85,9 @@ type Member[T any] struct {
 	Value          T
 
 	pending bool
+	source  string // JoinFrom's source, "" for none
 	addrs   []netip.AddrPort
+	active  netip.AddrPort // carries the member's authenticated media (Activate)
 	gone    bool
 }
 
@@ -90,18 +102,22 @@ type Registry[T any] struct {
 	byAddr  map[netip.AddrPort]*Member[T]
 	peers   int
 	pending int
-	closed  bool
+	// pendingBy counts pending members per source; an entry goes when its
+	// count reaches zero, so it holds at most MaxPending entries.
+	pendingBy map[string]int
+	closed    bool
 }
 
 // New returns an empty registry. rand supplies peer ids and ICE credentials
 // (crypto/rand.Reader in production).
 func New[T any](limits Limits, rand io.Reader) *Registry[T] {
 	return &Registry[T]{
-		limits:  limits.withDefaults(),
-		rand:    rand,
-		confs:   make(map[string]map[string]*Member[T]),
-		byUfrag: make(map[string]*Member[T]),
-		byAddr:  make(map[netip.AddrPort]*Member[T]),
+		limits:    limits.withDefaults(),
+		rand:      rand,
+		confs:     make(map[string]map[string]*Member[T]),
+		byUfrag:   make(map[string]*Member[T]),
+		byAddr:    make(map[netip.AddrPort]*Member[T]),
+		pendingBy: make(map[string]int),
 	}
 }
 
@@ -111,7 +127,16 @@ func New[T any](limits Limits, rand io.Reader) *Registry[T] {
 // no side effects that outlive a refused join. The member counts as pending
 // until Connected.
 func (r *Registry[T]) Join(conference string, mk func(m *Member[T]) (T, error)) (*Member[T], error) {
-	m := &Member[T]{Conference: conference, pending: true}
+	return r.JoinFrom(conference, "", mk)
+}
+
+// JoinFrom is Join for a peer from source (the caller's key for where the
+// request came from, e.g. a client IP address or IPv6 /64): besides the
+// global pending limit, one source may hold at most MaxPendingPerSource
+// pending peers (ErrSourcePending). An empty source is not counted per
+// source.
+func (r *Registry[T]) JoinFrom(conference, source string, mk func(m *Member[T]) (T, error)) (*Member[T], error) {
+	m := &Member[T]{Conference: conference, pending: true, source: source}
 	var err error
 	if m.ID, err = r.token(idBytes); err != nil {
 		return nil, err
@@ -122,7 +147,7 @@ func (r *Registry[T]) Join(conference string, mk func(m *Member[T]) (T, error)) 
 	if m.Pwd, err = r.token(pwdBytes); err != nil {
 		return nil, err
 	}
-	if err := r.check(conference); err != nil {
+	if err := r.check(conference, source); err != nil {
 		return nil, err
 	}
 	if m.Value, err = mk(m); err != nil {
@@ -136,13 +161,13 @@ func (r *Registry[T]) Join(conference string, mk func(m *Member[T]) (T, error)) 
 
 // check tells early whether a join would be refused, before the caller
 // builds anything.
-func (r *Registry[T]) check(conference string) error {
+func (r *Registry[T]) check(conference, source string) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.limitErr(conference)
+	return r.limitErr(conference, source)
 }
 
-func (r *Registry[T]) limitErr(conference string) error {
+func (r *Registry[T]) limitErr(conference, source string) error {
 	if r.closed {
 		return ErrClosed
 	}
@@ -156,6 +181,8 @@ func (r *Registry[T]) limitErr(conference string) error {
 		return fmt.Errorf("%w (limit %d)", ErrTooManyPeers, r.limits.MaxPeers)
 	case r.pending >= r.limits.MaxPending:
 		return fmt.Errorf("%w (limit %d)", ErrTooManyPending, r.limits.MaxPending)
+	case source != "" && r.pendingBy[source] >= r.limits.MaxPendingPerSource:
+		return fmt.Errorf("%w (limit %d)", ErrSourcePending, r.limits.MaxPendingPerSource)
 	}
 	return nil
 }
@@ -164,7 +191,7 @@ func (r *Registry[T]) limitErr(conference string) error {
 func (r *Registry[T]) admit(m *Member[T]) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.limitErr(m.Conference); err != nil {
+	if err := r.limitErr(m.Conference, m.source); err != nil {
 		return err
 	}
 	peers, ok := r.confs[m.Conference]
@@ -182,7 +209,24 @@ func (r *Registry[T]) admit(m *Member[T]) error {
 	r.byUfrag[m.Ufrag] = m
 	r.peers++
 	r.pending++
+	if m.source != "" {
+		r.pendingBy[m.source]++
+	}
 	return nil
+}
+
+// unpend releases m's pending slot; r.mu is held.
+func (r *Registry[T]) unpend(m *Member[T]) {
+	m.pending = false
+	r.pending--
+	if m.source == "" {
+		return
+	}
+	if n := r.pendingBy[m.source] - 1; n > 0 {
+		r.pendingBy[m.source] = n
+	} else {
+		delete(r.pendingBy, m.source)
+	}
 }
 
 // Connected marks m as no longer pending (its handshake finished or failed),
@@ -191,8 +235,7 @@ func (r *Registry[T]) Connected(m *Member[T]) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m.pending && !m.gone {
-		m.pending = false
-		r.pending--
+		r.unpend(m)
 	}
 }
 
@@ -206,7 +249,7 @@ func (r *Registry[T]) Leave(m *Member[T]) bool {
 	}
 	m.gone = true
 	if m.pending {
-		r.pending--
+		r.unpend(m)
 	}
 	r.peers--
 	for _, a := range m.addrs {
@@ -226,29 +269,74 @@ func (r *Registry[T]) Leave(m *Member[T]) bool {
 
 // Bind routes addr to m from now on. ICE calls it only after a check from
 // addr passed MESSAGE-INTEGRITY. An address already bound to another peer is
-// taken over (a NAT may reuse a mapping); past MaxAddrsPerPeer, the oldest of
-// m's addresses is released.
+// taken over (a NAT may reuse a mapping), unless it carries that peer's
+// authenticated media (Activate): a check can be replayed from anywhere, so
+// it does not outweigh SRTP. Past MaxAddrsPerPeer, the oldest of m's
+// addresses is released.
 func (r *Registry[T]) Bind(m *Member[T], addr netip.AddrPort) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.bind(m, addr, false)
+}
+
+// Activate marks addr as carrying m's authenticated media (SRTP/SRTCP that
+// passed authentication): it is routed to m, taken from any other member,
+// and no Bind takes it away while m keeps it active.
+func (r *Registry[T]) Activate(m *Member[T], addr netip.AddrPort) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bind(m, addr, true) {
+		m.active = addr
+	}
+}
+
+// bind is Bind (force false) and Activate (force true); r.mu is held. It
+// reports whether addr is m's now.
+func (r *Registry[T]) bind(m *Member[T], addr netip.AddrPort, force bool) bool {
 	if m.gone {
-		return
+		return false
 	}
 	if cur, ok := r.byAddr[addr]; ok {
 		if cur == m {
-			return
+			return true
+		}
+		if cur.active == addr && !force {
+			return false
 		}
 		cur.addrs = removeAddr(cur.addrs, addr)
+		if cur.active == addr {
+			cur.active = netip.AddrPort{}
+		}
 	}
 	if len(m.addrs) >= MaxAddrsPerPeer {
-		old := m.addrs[0]
-		m.addrs = m.addrs[1:]
+		// The oldest address goes, never the active one.
+		i := 0
+		if m.addrs[0] == m.active {
+			i = 1
+		}
+		old := m.addrs[i]
+		m.addrs = append(m.addrs[:i], m.addrs[i+1:]...)
 		if r.byAddr[old] == m {
 			delete(r.byAddr, old)
 		}
 	}
 	m.addrs = append(m.addrs, addr)
 	r.byAddr[addr] = m
+	return true
+}
+
+// Unbind stops routing addr to m (the peer let it go to make room for a
+// newer address). An address another peer has taken over stays with it.
+func (r *Registry[T]) Unbind(m *Member[T], addr netip.AddrPort) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m.addrs = removeAddr(m.addrs, addr)
+	if r.byAddr[addr] == m {
+		delete(r.byAddr, addr)
+	}
+	if m.active == addr {
+		m.active = netip.AddrPort{}
+	}
 }
 
 func removeAddr(s []netip.AddrPort, a netip.AddrPort) []netip.AddrPort {

@@ -22,7 +22,7 @@ import (
 )
 
 // ConsentTimeout is how long consent lasts after the last authenticated
-// check (RFC 7675 §5.1: 30 seconds).
+// activity (RFC 7675 §5.1: 30 seconds).
 const ConsentTimeout = 30 * time.Second
 
 // MaxPairs bounds the remote addresses remembered per agent. Only addresses
@@ -32,6 +32,15 @@ const MaxPairs = 16
 
 // maxUnknown bounds the types echoed in UNKNOWN-ATTRIBUTES.
 const maxUnknown = 8
+
+// maxTransactions bounds the answered transactions remembered to recognise
+// retransmissions and replays. A browser sends a consent check every few
+// seconds (RFC 7675 §5.1), so this covers a couple of minutes of its checks.
+const maxTransactions = 32
+
+// maxCachedResponse fits a success response with an IPv6 XOR-MAPPED-ADDRESS,
+// MESSAGE-INTEGRITY and FINGERPRINT (76 bytes).
+const maxCachedResponse = 96
 
 // responseBufSize is the initial capacity of the reused response buffer: a
 // success response with an IPv6 XOR-MAPPED-ADDRESS, MI and FINGERPRINT is
@@ -68,6 +77,11 @@ type Result struct {
 	// Nominated is set when the request carried USE-CANDIDATE: its source
 	// is now the selected pair.
 	Nominated bool
+	// Retransmit is set when the request repeats a transaction already
+	// answered (same transaction ID and MESSAGE-INTEGRITY): the response is
+	// the one sent then, and nothing changed. From another address this is a
+	// replay; it earns the old response and nothing else.
+	Retransmit bool
 	// Code is the error code of the response sent, 0 for a success
 	// response or none.
 	Code int
@@ -102,6 +116,20 @@ type Agent struct {
 	npairs   int
 	selected int // index into pairs, -1 when none
 	lastAuth time.Time
+
+	// txs remembers the latest answered transactions, oldest overwritten
+	// first (RFC 8489 §6.3.4: a server may answer a retransmission from a
+	// cache instead of processing it again).
+	txs    [maxTransactions]transaction
+	txNext int
+}
+
+// transaction is one answered request and its response.
+type transaction struct {
+	id   [12]byte
+	mi   [20]byte // the request's MESSAGE-INTEGRITY; a copy of the request has the same
+	resp [maxCachedResponse]byte
+	n    uint8 // len(resp); 0 marks an empty slot
 }
 
 // NewAgent returns an agent for the local credentials it advertised in its
@@ -185,7 +213,16 @@ func (a *Agent) usernameOK(u []byte) bool {
 //   - PRIORITY missing or malformed: 400 (RFC 8445 §7.1.1 makes it
 //     mandatory).
 //   - Otherwise: success with XOR-MAPPED-ADDRESS of src. src is remembered
-//     as a pair, USE-CANDIDATE selects it, and consent is refreshed.
+//     as a pair and USE-CANDIDATE selects it.
+//
+// A request whose transaction ID and MESSAGE-INTEGRITY match one answered
+// recently is a retransmission, or a replay of a captured check from
+// anywhere: it gets the response sent then and changes nothing
+// (Result.Retransmit). MESSAGE-INTEGRITY proves the sender once knew the
+// password, not that it is the peer now, so a check never refreshes consent
+// (RFC 7675 §5.1 rests consent on checks the agent itself sends, which a
+// lite agent never does): the caller calls Touch for what a replay cannot
+// forge, authenticated SRTP/SRTCP.
 //
 // ICE-CONTROLLING needs no check: we are controlled, so there is no
 // conflict. Nothing is remembered about a request that does not
@@ -203,6 +240,9 @@ func (a *Agent) HandleBinding(now time.Time, src netip.AddrPort, m *stun.Message
 	}
 	if !a.usernameOK(user) {
 		return dst, Result{Err: ErrUsername}
+	}
+	if tx := a.lookup(m); tx != nil {
+		return append(dst, tx.resp[:tx.n]...), Result{Retransmit: true}
 	}
 	if a.integ.Check(m) != nil {
 		return a.errorResponse(dst, m, CodeUnauthorized, false, ErrIntegrity)
@@ -233,8 +273,38 @@ func (a *Agent) HandleBinding(now time.Time, src netip.AddrPort, m *stun.Message
 
 	nominated := m.UseCandidate()
 	a.recordCheck(now, src, prio, nominated)
-	a.Touch(now)
+	a.remember(m, r.Raw)
 	return append(dst, r.Raw...), Result{Authenticated: true, Nominated: nominated}
+}
+
+// lookup finds an answered transaction that m repeats. It compares the
+// MESSAGE-INTEGRITY value too, so a fresh request that happens to reuse an
+// ID is processed, not answered from the cache.
+func (a *Agent) lookup(m *stun.Message) *transaction {
+	mi, ok := m.Get(stun.AttrMessageIntegrity)
+	if !ok || len(mi) != 20 {
+		return nil
+	}
+	for i := range a.txs {
+		tx := &a.txs[i]
+		if tx.n != 0 && tx.id == m.TransactionID && bytes.Equal(tx.mi[:], mi) {
+			return tx
+		}
+	}
+	return nil
+}
+
+// remember caches the response to the verified request m.
+func (a *Agent) remember(m *stun.Message, resp []byte) {
+	mi, ok := m.Get(stun.AttrMessageIntegrity)
+	if !ok || len(mi) != 20 || len(resp) > maxCachedResponse {
+		return
+	}
+	tx := &a.txs[a.txNext]
+	a.txNext = (a.txNext + 1) % maxTransactions
+	tx.id = m.TransactionID
+	copy(tx.mi[:], mi)
+	tx.n = uint8(copy(tx.resp[:], resp))
 }
 
 func (a *Agent) errorResponse(dst []byte, m *stun.Message, code int, sign bool, why error) ([]byte, Result) {
@@ -334,20 +404,19 @@ func (a *Agent) Selected() (netip.AddrPort, bool) {
 // Pairs appends the remembered pairs to dst, in the order first seen.
 func (a *Agent) Pairs(dst []Pair) []Pair { return append(dst, a.pairs[:a.npairs]...) }
 
-// Touch records authenticated activity at now. HandleBinding calls it for
-// every successful check; the caller may also call it for traffic that is
-// authenticated by other means (SRTP, DTLS records on the selected address).
-// RFC 7675 ties consent to STUN checks only, but a lite agent never sends
-// checks of its own: the peer's checks and its authenticated media are what
-// it can observe.
+// Touch records authenticated activity at now: the caller calls it for
+// traffic that a replay cannot forge (SRTP/SRTCP that passed
+// authentication and the replay window). RFC 7675 ties consent to responses
+// to the agent's own checks, but a lite agent never sends checks: the
+// peer's authenticated media is what it can observe. A peer's checks do not
+// count (see HandleBinding).
 func (a *Agent) Touch(now time.Time) {
 	if now.After(a.lastAuth) {
 		a.lastAuth = now
 	}
 }
 
-// LastActivity is the time of the latest authenticated activity, zero
-// before the first.
+// LastActivity is the time of the latest Touch, zero before the first.
 func (a *Agent) LastActivity() time.Time { return a.lastAuth }
 
 // ConsentDeadline is when consent expires without further authenticated
@@ -360,8 +429,8 @@ func (a *Agent) ConsentDeadline() time.Time {
 }
 
 // ConsentExpired reports whether consent was established and has since
-// lapsed (RFC 7675 §5.1). Before the first authenticated check there is no
-// consent to expire: the caller bounds the time to connect separately.
+// lapsed (RFC 7675 §5.1). Before the first Touch there is no consent to
+// expire: the caller bounds the time to connect separately.
 func (a *Agent) ConsentExpired(now time.Time) bool {
 	d := a.ConsentDeadline()
 	return !d.IsZero() && !now.Before(d)

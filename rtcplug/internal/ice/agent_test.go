@@ -70,6 +70,9 @@ type request struct {
 	typ        uint16 // message type, 0 = Binding request
 }
 
+// txSeq numbers the transactions request.build makes.
+var txSeq uint32
+
 func (r request) build(t testing.TB) *stun.Message {
 	t.Helper()
 	var m stun.Message
@@ -79,7 +82,9 @@ func (r request) build(t testing.TB) *stun.Message {
 		typ = stun.TypeBindingRequest
 	}
 	m.SetType(typ)
-	m.SetTransactionID([12]byte{'t', 'x', 'i', 'd', 1, 2, 3, 4, 5, 6, 7, 8})
+	// Each request is a new transaction: a repeated ID is a retransmission.
+	txSeq++
+	m.SetTransactionID([12]byte{'t', 'x', 'i', 'd', 1, 2, 3, 4, byte(txSeq >> 24), byte(txSeq >> 16), byte(txSeq >> 8), byte(txSeq)})
 	m.AddUsername(r.username)
 	m.Add(stun.AttrGoogNetworkInfo, []byte{0, 1, 0, 50})
 	if r.controlled {
@@ -348,32 +353,32 @@ func TestNominationAndRenomination(t *testing.T) {
 	a := newAgent()
 	wifi := netip.MustParseAddrPort("192.0.2.10:5000")
 	lte := netip.MustParseAddrPort("[2001:db8::10]:6000")
-	check := chromeLike().build(t)
-	nominate := func() *stun.Message { r := chromeLike(); r.useCand = true; return r.build(t) }()
+	check := func() *stun.Message { return chromeLike().build(t) }
+	nominate := func() *stun.Message { r := chromeLike(); r.useCand = true; return r.build(t) }
 
-	if _, res := a.HandleBinding(t0, wifi, check, nil); !res.Authenticated || res.Nominated {
+	if _, res := a.HandleBinding(t0, wifi, check(), nil); !res.Authenticated || res.Nominated {
 		t.Fatalf("%+v", res)
 	}
-	if _, res := a.HandleBinding(t0, lte, check, nil); !res.Authenticated {
+	if _, res := a.HandleBinding(t0, lte, check(), nil); !res.Authenticated {
 		t.Fatalf("%+v", res)
 	}
 	if _, ok := a.Selected(); ok {
 		t.Fatal("selected before nomination")
 	}
-	if _, res := a.HandleBinding(t0, wifi, nominate, nil); !res.Nominated {
+	if _, res := a.HandleBinding(t0, wifi, nominate(), nil); !res.Nominated {
 		t.Fatalf("%+v", res)
 	}
 	if sel, _ := a.Selected(); sel != wifi {
 		t.Fatalf("selected %v", sel)
 	}
-	if _, res := a.HandleBinding(t0, lte, nominate, nil); !res.Nominated {
+	if _, res := a.HandleBinding(t0, lte, nominate(), nil); !res.Nominated {
 		t.Fatalf("%+v", res)
 	}
 	if sel, _ := a.Selected(); sel != lte {
 		t.Fatalf("renominated: selected %v", sel)
 	}
 	// A plain check on the old pair does not move the selection back.
-	a.HandleBinding(t0, wifi, check, nil)
+	a.HandleBinding(t0, wifi, check(), nil)
 	if sel, _ := a.Selected(); sel != lte {
 		t.Fatalf("selected %v", sel)
 	}
@@ -385,7 +390,15 @@ func TestConsent(t *testing.T) {
 	if a.ConsentExpired(t0) || !a.ConsentDeadline().IsZero() {
 		t.Fatal("consent expired before it existed")
 	}
-	a.HandleBinding(t0, src, chromeLike().build(t), nil)
+	// A check, even a passing one, does not give consent: anyone who
+	// captured one can replay it. Only Touch (authenticated media) does.
+	if _, res := a.HandleBinding(t0, src, chromeLike().build(t), nil); !res.Authenticated {
+		t.Fatalf("%+v", res)
+	}
+	if !a.ConsentDeadline().IsZero() || !a.LastActivity().IsZero() {
+		t.Fatal("a check refreshed consent")
+	}
+	a.Touch(t0)
 	if got := a.ConsentDeadline(); !got.Equal(t0.Add(ConsentTimeout)) {
 		t.Fatalf("deadline %v", got)
 	}
@@ -395,18 +408,11 @@ func TestConsent(t *testing.T) {
 	if !a.ConsentExpired(t0.Add(ConsentTimeout)) {
 		t.Fatal("not expired at the deadline")
 	}
-	// A failing check does not refresh consent; a passing one does.
-	bad := chromeLike()
-	bad.pwd = "wrong"
-	a.HandleBinding(t0.Add(20*time.Second), src, bad.build(t), nil)
-	if !a.ConsentExpired(t0.Add(ConsentTimeout)) {
-		t.Fatal("refreshed by an unauthenticated check")
-	}
 	a.HandleBinding(t0.Add(20*time.Second), src, chromeLike().build(t), nil)
-	if a.ConsentExpired(t0.Add(49 * time.Second)) {
-		t.Fatal("not refreshed by a check")
+	if !a.ConsentExpired(t0.Add(ConsentTimeout)) {
+		t.Fatal("refreshed by a check")
 	}
-	// Touch refreshes (authenticated media); it never moves time back.
+	// Touch never moves time back.
 	a.Touch(t0.Add(40 * time.Second))
 	a.Touch(t0.Add(10 * time.Second))
 	if !a.LastActivity().Equal(t0.Add(40 * time.Second)) {
@@ -417,16 +423,80 @@ func TestConsent(t *testing.T) {
 	}
 }
 
+// A captured check replayed from other addresses, as an attacker on path
+// would: each copy gets the response sent the first time and changes
+// nothing — no pair, no selection, no consent.
+func TestReplayIsRetransmission(t *testing.T) {
+	a := newAgent()
+	peerAddr := netip.MustParseAddrPort("192.0.2.10:5000")
+	r := chromeLike()
+	r.useCand = true
+	captured := r.build(t)
+	first, res := a.HandleBinding(t0, peerAddr, captured, nil)
+	if !res.Authenticated || !res.Nominated {
+		t.Fatalf("%+v", res)
+	}
+	first = bytes.Clone(first)
+	for i := 0; i < 100; i++ {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), uint16(40000+i))
+		resp, res := a.HandleBinding(t0.Add(time.Duration(i)*time.Millisecond), src, captured, nil)
+		if !res.Retransmit || res.Authenticated || res.Nominated || res.Err != nil {
+			t.Fatalf("replay %d: %+v", i, res)
+		}
+		if !bytes.Equal(resp, first) {
+			t.Fatalf("replay %d answered %x, want the cached %x", i, resp, first)
+		}
+	}
+	if sel, _ := a.Selected(); sel != peerAddr {
+		t.Fatalf("selected %v", sel)
+	}
+	if p := a.Pairs(nil); len(p) != 1 || p[0].Checks != 1 {
+		t.Fatalf("pairs %+v", p)
+	}
+	if !a.LastActivity().IsZero() {
+		t.Fatal("replay refreshed consent")
+	}
+	// The peer's own retransmission (same source) is answered the same way.
+	if resp, res := a.HandleBinding(t0, peerAddr, captured, nil); !res.Retransmit || !bytes.Equal(resp, first) {
+		t.Fatalf("retransmission: %+v", res)
+	}
+	// Same ID, different content: not a copy, so verified as usual (and
+	// refused here, as only the holder of the key could make it pass).
+	forged := chromeLike()
+	forged.pwd = "not-the-password"
+	fm := forged.build(t)
+	fm.TransactionID = captured.TransactionID
+	if _, res := a.HandleBinding(t0, peerAddr, fm, nil); res.Retransmit || res.Authenticated {
+		t.Fatalf("forged: %+v", res)
+	}
+}
+
+// The cache is bounded: after maxTransactions newer checks an old one is
+// processed again (and the caller, not the agent, decides what it may move).
+func TestTransactionCacheBounded(t *testing.T) {
+	a := newAgent()
+	src := netip.MustParseAddrPort("192.0.2.10:5000")
+	old := chromeLike().build(t)
+	a.HandleBinding(t0, src, old, nil)
+	for i := 0; i < maxTransactions; i++ {
+		if _, res := a.HandleBinding(t0, src, chromeLike().build(t), nil); !res.Authenticated {
+			t.Fatalf("%+v", res)
+		}
+	}
+	if _, res := a.HandleBinding(t0, src, old, nil); res.Retransmit || !res.Authenticated {
+		t.Fatalf("evicted transaction: %+v", res)
+	}
+}
+
 func TestPairBounds(t *testing.T) {
 	a := newAgent()
-	check := chromeLike().build(t)
 	nominate := func() *stun.Message { r := chromeLike(); r.useCand = true; return r.build(t) }()
 	addr := func(i int) netip.AddrPort {
 		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 40000)
 	}
 	a.HandleBinding(t0, addr(0), nominate, nil)
 	for i := 1; i < 3*MaxPairs; i++ {
-		if _, res := a.HandleBinding(t0.Add(time.Duration(i)*time.Second), addr(i), check, nil); !res.Authenticated {
+		if _, res := a.HandleBinding(t0.Add(time.Duration(i)*time.Second), addr(i), chromeLike().build(t), nil); !res.Authenticated {
 			t.Fatalf("check %d: %+v", i, res)
 		}
 		if n := len(a.Pairs(nil)); n > MaxPairs {
@@ -547,9 +617,37 @@ func BenchmarkHandleBinding(b *testing.B) {
 			b.Fatal(err)
 		}
 		var res Result
+		for i := range a.txs { // measure the full path, not the retransmission cache
+			a.txs[i].n = 0
+		}
 		dst, res = a.HandleBinding(t0, src, &in, dst[:0])
 		if !res.Authenticated {
 			b.Fatal(res.Err)
+		}
+	}
+}
+
+// A retransmission or replay is answered from the cache, without
+// MESSAGE-INTEGRITY's HMAC: a replay flood costs less than fresh checks.
+func BenchmarkHandleBindingRetransmit(b *testing.B) {
+	a := newAgent()
+	src := captureSrc(b)
+	var in stun.Message
+	raw := captureFrame(b, 5)
+	dst := make([]byte, 0, 256)
+	if err := in.Decode(raw); err != nil {
+		b.Fatal(err)
+	}
+	a.HandleBinding(t0, src, &in, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := in.Decode(raw); err != nil {
+			b.Fatal(err)
+		}
+		var res Result
+		dst, res = a.HandleBinding(t0, src, &in, dst[:0])
+		if !res.Retransmit {
+			b.Fatal(res)
 		}
 	}
 }

@@ -110,6 +110,12 @@ func (p *Peer) authenticated(now time.Time, src netip.AddrPort) {
 		p.logf("authenticated media from %s: RTCP goes there from now on", src)
 		p.dest = src
 	}
+	if src != p.active {
+		// The routing table keeps this address ours against a replayed
+		// check of another peer.
+		p.active = src
+		p.emit(Event{Kind: Active, Addr: src})
+	}
 }
 
 // restartVideo starts over after the video source changed its SSRC or
@@ -126,6 +132,7 @@ func (p *Peer) restartVideo(now time.Time, ssrc uint32) {
 	}
 	p.logf("video source %#08x restarted its sequence", ssrc)
 	*r = reorder{}
+	p.nk = nackState{rtt: p.nk.rtt} // the old sequence's gaps are moot
 }
 
 // RFC 3550 §A.1: a packet this far ahead of the highest seen is not loss but
@@ -235,6 +242,9 @@ type reorder struct {
 	warm      bool
 	warmUntil time.Time
 	hi        uint64
+	// wait is how long a packet waits for the gap before it (nack.go's
+	// reorderWait); 0 means ReorderWait.
+	wait time.Duration
 }
 
 type slot struct {
@@ -255,6 +265,9 @@ func (r *reorder) deadline() time.Time {
 			d = s.at
 		}
 	}
+	if r.wait > 0 {
+		return d.Add(r.wait)
+	}
 	return d.Add(ReorderWait)
 }
 
@@ -271,6 +284,7 @@ func (r *reorder) oldest() (uint64, bool) {
 }
 
 func (p *Peer) onVideo(now time.Time, ext uint64, pkt []byte) {
+	p.nackSeen(now, ext)
 	r := &p.reorder
 	if !r.started {
 		// The first packets may themselves arrive out of order: for the first
@@ -311,35 +325,6 @@ func (p *Peer) onVideo(now time.Time, ext uint64, pkt []byte) {
 		p.store(now, ext, pkt)
 		p.nackGap(now, ext)
 	}
-}
-
-// maxNACK bounds the sequence numbers asked for at once.
-const maxNACK = 32
-
-// nackGap asks for the packets missing before ext, each once (RFC 4585
-// §6.2.1); a retransmission that arrives within ReorderWait fills the gap.
-func (p *Peer) nackGap(now time.Time, ext uint64) {
-	r := &p.reorder
-	from := max(r.next, r.nackFrom)
-	r.nackFrom = max(r.nackFrom, ext+1)
-	if !p.nack || ext <= from || p.video.ssrc == 0 {
-		return
-	}
-	var lost [maxNACK]uint16
-	n := 0
-	for e := from; e < ext && n < maxNACK; e++ {
-		if s := &r.slots[e%ReorderSlots]; s.used && s.ext == e {
-			continue
-		}
-		lost[n] = uint16(e)
-		n++
-	}
-	if n == 0 {
-		return
-	}
-	buf := rtcp.AppendNACK(p.compound(now, false), p.ssrc, p.video.ssrc, lost[:n])
-	p.stats.NACKs++
-	p.sendRTCP(buf)
 }
 
 // warmStore buffers a packet of the first ReorderWait; false when it does not

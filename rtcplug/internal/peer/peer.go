@@ -108,6 +108,8 @@ const (
 	Log                   // Msg narrates a protocol step (debug level)
 	Frame                 // Data is a complete frame, VP8 or H.264 Annex B (Config.Record only)
 	Audio                 // Data is an Opus packet (Config.Record only)
+	Unbind                // Addr is no longer this peer's: stop routing it here
+	Active                // Addr carries this peer's authenticated SRTP: no other peer may take it
 )
 
 // Event is one output of the peer. Transmit, Frame and Audio data are valid
@@ -182,6 +184,7 @@ type Peer struct {
 	dest     netip.AddrPort   // where we send DTLS and RTCP
 	dtls     dtlsConn
 	role     dtlsRole
+	active   netip.AddrPort // the address of the latest authenticated SRTP/SRTCP
 	srtpUp   bool
 	profile  srtp.Profile
 	srtpIn   *srtp.Context
@@ -197,9 +200,10 @@ type Peer struct {
 	videoCodec    string // "" until the answer: VP8
 	videoFormats  []videoFormat
 	switchedVideo bool
-	firOnly       bool     // ask for keyframes with FIR, not PLI
-	firSeq        uint8    // FIR command sequence number (RFC 5104 §4.3.1.2)
-	tl            timeline // audio/video clock and audio reorder (Config.Record)
+	firOnly       bool      // ask for keyframes with FIR, not PLI
+	firSeq        uint8     // FIR command sequence number (RFC 5104 §4.3.1.2)
+	tl            timeline  // audio/video clock and audio reorder (Config.Record)
+	nk            nackState // missing video packets being NACKed (nack.go)
 
 	retransmit bool // drainDTLS runs after a DTLS timeout
 
@@ -418,6 +422,7 @@ func (p *Peer) Deadline() time.Time {
 		add(p.rrDue)
 		add(p.reorder.deadline())
 		add(p.audioDeadline())
+		add(p.nackDeadline())
 	}
 	return d
 }
@@ -448,6 +453,9 @@ func (p *Peer) HandleTimeout(now time.Time) {
 		}
 	}
 	if p.srtpUp {
+		if d := p.nackDeadline(); !d.IsZero() && !now.Before(d) {
+			p.nackTimeout(now)
+		}
 		if d := p.reorder.deadline(); !d.IsZero() && !now.Before(d) {
 			p.reorderTimeout(now)
 		}
@@ -486,6 +494,12 @@ func (p *Peer) isBound(a netip.AddrPort) bool {
 	return false
 }
 
+// handleSTUN answers a Binding request. A check that verifies lets its
+// source send DTLS and SRTP to this peer (it is bound), and nothing more once
+// DTLS has begun: MESSAGE-INTEGRITY does not stop a replay from another
+// address, so a check never moves where we send, never evicts the address
+// carrying authenticated media and never refreshes consent. Those rest on
+// authenticated SRTP/SRTCP (authenticated in media.go).
 func (p *Peer) handleSTUN(now time.Time, src netip.AddrPort, b []byte) {
 	if err := p.msg.Decode(b); err != nil || p.msg.Type != stun.TypeBindingRequest {
 		p.stats.Dropped++
@@ -495,30 +509,62 @@ func (p *Peer) handleSTUN(now time.Time, src netip.AddrPort, b []byte) {
 	if len(resp) > 0 {
 		p.transmit(src, resp)
 	}
+	if res.Retransmit {
+		// A retransmission, or a replay from anywhere: answered as before,
+		// nothing else (RFC 8489 §6.3.4).
+		return
+	}
 	if !res.Authenticated {
 		p.stats.Dropped++
 		return
 	}
-	p.lastAuth = now
 	if !p.isBound(src) {
 		p.logf("ICE check from %s: USERNAME, MESSAGE-INTEGRITY and FINGERPRINT verified, answered", src)
-		if len(p.bound) >= maxBound {
-			p.bound = append(p.bound[:0], p.bound[1:]...)
-		}
-		p.bound = append(p.bound, src)
+		p.bind(src)
+	} else {
+		// Re-assert the route: another peer's replayed check may have taken
+		// the address over in the routing table.
 		p.emit(Event{Kind: Bind, Addr: src})
 	}
-	if !p.dest.IsValid() {
-		p.dest = src
-	}
-	if res.Nominated && p.dest != src {
-		p.logf("ICE nominated %s", src)
-		p.dest = src
+	if !p.destLocked() {
+		// Before DTLS nothing is sent to dest yet; it tells a DTLS client
+		// where to start. The first check sets it, a nomination moves it.
+		if !p.dest.IsValid() {
+			p.dest = src
+		}
+		if res.Nominated && p.dest != src {
+			p.logf("ICE nominated %s", src)
+			p.dest = src
+		}
 	}
 	if p.state == StateNew {
 		p.setState(StateChecking, nil)
 	}
 	p.onChecked(now, src, res.Nominated)
+}
+
+// destLocked reports whether the destination may now move only on
+// authenticated traffic: once DTLS has begun it is the address DTLS runs
+// on, then the address of the latest authenticated SRTP/SRTCP.
+func (p *Peer) destLocked() bool { return p.dtls != nil || p.srtpUp }
+
+// bind adds src to the addresses that may send DTLS and SRTP. When the list
+// is full the oldest address goes, never the destination nor the address of
+// the latest authenticated media: those carry (or are about to carry) the
+// session.
+func (p *Peer) bind(src netip.AddrPort) {
+	if len(p.bound) >= maxBound {
+		for i, a := range p.bound {
+			if a == p.dest || a == p.active {
+				continue
+			}
+			p.bound = append(p.bound[:i], p.bound[i+1:]...)
+			p.emit(Event{Kind: Unbind, Addr: a})
+			break
+		}
+	}
+	p.bound = append(p.bound, src)
+	p.emit(Event{Kind: Bind, Addr: src})
 }
 
 func (p *Peer) handleDTLS(now time.Time, src netip.AddrPort, b []byte) {

@@ -38,6 +38,7 @@ const (
 	CodeUnauthorized  = "unauthorized"   // the host's authorization refused the join
 	CodeFull          = "full"           // a limit on conferences or peers was reached
 	CodeInternal      = "internal"       // the server could not set the peer up
+	CodeTimeout       = "timeout"        // the answer did not come in time; the peer ended
 )
 
 // MaxConferenceName is the longest accepted conference name.
