@@ -66,6 +66,7 @@ type config struct {
 	decodeWorkers  int
 	rand           io.Reader
 	hostOptions    // frames.go
+	clusterOptions // cluster.go
 }
 
 func defaults() *config {

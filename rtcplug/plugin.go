@@ -44,7 +44,8 @@ type Plugin struct {
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
-	host   hostState // peers.go
+	host   hostState   // peers.go
+	cl     *clusterRun // cluster.go; nil without WithCluster
 	mux    *udpmux.Mux
 	reg    *conference.Registry[*peerHandle]
 	pool   *media.Pool
@@ -129,6 +130,12 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 		Logger:   p.log,
 	})
 
+	if err := p.startCluster(); err != nil {
+		p.cancel()
+		p.pool.Close()
+		_ = mux.Close()
+		return nil, err
+	}
 	sub := chi.NewRouter()
 	sub.Get("/", p.serveWS)
 	err = mountSafely(r, cfg.signalingPath, sub)
@@ -137,6 +144,7 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 	}
 	if err != nil {
 		p.cancel()
+		p.stopCluster()
 		p.pool.Close()
 		_ = mux.Close()
 		return nil, err
@@ -212,6 +220,7 @@ func (p *Plugin) shutdown() {
 		close(p.states)
 		<-p.statesDone
 	}
+	p.stopCluster()
 	p.pool.Close()
 	p.log.Info("rtcplug stopped")
 	why := error(ErrClosed)
@@ -264,6 +273,9 @@ type Stats struct {
 	// OnAudio), and frames or audio packets the recorder dropped because the
 	// disk fell behind.
 	DroppedPeerStates, DroppedFrames, DroppedAudio, DroppedRecording uint64
+	// DroppedClusterEvents: events for the WithCluster cluster dropped
+	// because it fell behind or failed to take them.
+	DroppedClusterEvents uint64
 	// ConnectTime is the time from join to connected (ICE and DTLS done);
 	// KeyframeLatency from a keyframe's last packet to its decoded image
 	// (and JPEG written, with WithSnapshotDir).
@@ -313,6 +325,7 @@ func (p *Plugin) Conferences() []string { return p.reg.Conferences() }
 
 func (p *Plugin) onDecoded(r media.Result) {
 	p.host.keyframeLatency.observe(p.cfg.clock().Sub(r.Time))
+	p.clusterKeyframe(r)
 	if p.cfg.onKeyframe == nil {
 		return
 	}
@@ -428,6 +441,10 @@ func (p *Plugin) newPeer(conf, identity string, notify func(string, peer.State),
 	if err != nil {
 		return nil, joinError(err)
 	}
+	if err := p.clusterAdmit(m, identity, whip, now); err != nil {
+		p.reg.Leave(m)
+		return nil, err
+	}
 	if p.cfg.recordDir != "" {
 		if h.rec, err = media.NewRecorder(p.cfg.recordDir, m.Conference, m.ID, h.log); err != nil {
 			h.log.Warn("recording disabled for this peer", "err", err)
@@ -435,6 +452,7 @@ func (p *Plugin) newPeer(conf, identity string, notify func(string, peer.State),
 	}
 	if !p.trackIn(&p.peers) {
 		p.reg.Leave(m)
+		p.clusterLeave(m)
 		close(h.left)
 		if h.rec != nil {
 			h.rec.Close()
@@ -458,6 +476,7 @@ func (p *Plugin) newPeer(conf, identity string, notify func(string, peer.State),
 		}
 		p.reg.Leave(m)
 		p.mu.Unlock()
+		p.clusterLeave(m)
 		close(h.left)
 		h.log.Info("peer left")
 		h.stopQueues() // the host's callbacks get what is queued
@@ -467,6 +486,7 @@ func (p *Plugin) newPeer(conf, identity string, notify func(string, peer.State),
 
 // peerState queues an OnPeerState call without blocking.
 func (h *peerHandle) peerState(st peer.State, err error) {
+	h.clusterState(st, err)
 	if h.p.states == nil {
 		return
 	}
@@ -505,7 +525,7 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 		h.peerState(ev.State, ev.Err)
 	case peer.Keyframe:
 		h.setCodec(eventCodec(ev))
-		if h.p.cfg.snapshotDir == "" && h.p.cfg.onKeyframe == nil {
+		if h.p.cfg.snapshotDir == "" && h.p.cfg.onKeyframe == nil && h.p.cl == nil {
 			return
 		}
 		h.seq++

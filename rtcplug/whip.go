@@ -123,6 +123,10 @@ func (p *Plugin) whipDelete(w http.ResponseWriter, r *http.Request) {
 	// Only sessions created over WHIP: the id of a WebSocket peer names its
 	// snapshot directory and is no handle on it.
 	m, ok := p.reg.ByID(conf, chi.URLParam(r, "peer"))
+	if !ok && p.cl != nil {
+		p.whipDeleteRemote(w, conf, chi.URLParam(r, "peer")) // cluster.go
+		return
+	}
 	if !ok || !m.Value.whip {
 		http.Error(w, "no such peer", http.StatusNotFound)
 		return
