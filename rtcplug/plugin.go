@@ -426,7 +426,7 @@ func (p *Plugin) newPeer(conf, identity string, notify func(string, peer.State),
 			Certificate:      cert,
 			Rand:             p.cfg.rand,
 			CNAME:            "rtcplug-" + m.ID,
-			Record:           p.cfg.recordDir != "" || p.cfg.onFrame != nil || p.cfg.onAudio != nil,
+			Record:           p.cfg.recordDir != "" || p.cfg.onFrame != nil || p.cfg.onAudio != nil || (p.cl != nil && p.cl.frames),
 			KeyframeInterval: p.cfg.snapshotInterval,
 		}, time.Now())
 		if err != nil {
