@@ -38,6 +38,7 @@ type config struct {
 	TLS       bool   // -tls: HTTPS with a self-signed certificate made at start
 	TLSCert   string // -tls-cert and -tls-key: HTTPS with the given certificate
 	TLSKey    string
+	Cluster   clusterConfig // cluster.go: -nats, -node, -max-per-conference, -nats-embedded
 }
 
 func (c config) https() bool { return c.TLS || c.TLSCert != "" }
@@ -80,6 +81,10 @@ var envFlags = [][2]string{
 	{"tls", "RTCPLUG_TLS"},
 	{"tls-cert", "RTCPLUG_TLS_CERT"},
 	{"tls-key", "RTCPLUG_TLS_KEY"},
+	{"nats", "RTCPLUG_NATS"},
+	{"node", "RTCPLUG_NODE"},
+	{"max-per-conference", "RTCPLUG_MAX_PER_CONFERENCE"},
+	{"nats-embedded", "RTCPLUG_NATS_EMBEDDED"},
 }
 
 // parseConfig reads the environment first and the command line second.
@@ -99,6 +104,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&cfg.TLS, "tls", false, "serve HTTPS with a self-signed certificate made at start (browsers allow the camera\nonly on https or localhost); its SHA-256 fingerprint is logged")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate `file` to serve HTTPS with (needs -tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file` for -tls-cert")
+	cfg.Cluster.flags(fs) // cluster.go
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `demoapp mounts rtcplug in a chi application and serves a page that sends the
 camera of the browser to it. Keyframes are saved as JPEG files.
@@ -158,6 +164,9 @@ the command line wins.
 	}
 	if cfg.OutputDir == "" {
 		return config{}, errors.New("-output must not be empty")
+	}
+	if err := cfg.Cluster.check(); err != nil {
+		return config{}, err
 	}
 	return cfg, nil
 }
