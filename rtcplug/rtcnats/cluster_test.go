@@ -104,7 +104,7 @@ func connectNATS(t *testing.T, url, name string) *nats.Conn {
 	return nc
 }
 
-func newNode(t *testing.T, url, name string, maxPerConf int) *node {
+func newNode(t *testing.T, url, name string, maxPerConf int, edit ...func(*rtcnats.Config)) *node {
 	t.Helper()
 	n := &node{name: name, nc: connectNATS(t, url, name)}
 	js, err := jetstream.New(n.nc)
@@ -113,8 +113,11 @@ func newNode(t *testing.T, url, name string, maxPerConf int) *node {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cl, err := rtcnats.New(ctx, js, rtcnats.Config{Node: name, MaxPerConference: maxPerConf, TTL: testTTL,
-		Logger: testLogger()})
+	cfg := rtcnats.Config{Node: name, MaxPerConference: maxPerConf, TTL: testTTL, Logger: testLogger()}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	cl, err := rtcnats.New(ctx, js, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,14 +303,21 @@ type consumer struct {
 	closedBy  map[string][]string            // peer → Rtcplug-Reporter of its closed events
 	keyframes map[string][]time.Time         // by peer, when received
 	nodes     map[string]string              // peer → Rtcplug-Node
+	objects   map[string]int                 // keyframes from the object store, by peer
+	frames    map[string]int                 // frames, by peer
 	bad       []string
+	js        jetstream.JetStream
 }
 
 func newConsumer(t *testing.T, url string) *consumer {
 	c := &consumer{states: map[string][]rtcnats.StateBody{}, closedBy: map[string][]string{},
-		keyframes: map[string][]time.Time{}, nodes: map[string]string{}}
+		keyframes: map[string][]time.Time{}, nodes: map[string]string{}, objects: map[string]int{}, frames: map[string]int{}}
 	nc := connectNATS(t, url, "consumer")
 	t.Cleanup(nc.Close)
+	var err error
+	if c.js, err = jetstream.New(nc); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := nc.Subscribe("rtcplug.>", c.handle); err != nil {
 		t.Fatal(err)
 	}
@@ -346,8 +356,29 @@ func (c *consumer) handle(m *nats.Msg) {
 		if st.State == rtcplug.StateClosed {
 			c.closedBy[peer] = append(c.closedBy[peer], h.Get(rtcnats.HeaderReporter))
 		}
+	case "frame":
+		if len(m.Data) == 0 || h.Get(rtcnats.HeaderCodec) != "VP8" || h.Get(rtcnats.HeaderRTPTime) == "" {
+			c.bad = append(c.bad, fmt.Sprintf("frame of %s: %d bytes %v", peer, len(m.Data), h))
+		}
+		c.frames[peer]++
 	case "keyframe":
-		img, err := jpeg.Decode(bytes.NewReader(m.Data))
+		data := m.Data
+		if name := h.Get(rtcnats.HeaderObject); name != "" {
+			// Too large for a message: the body is empty, the JPEG is in the
+			// object store. (A real consumer would not block its handler.)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			obj, err := c.js.ObjectStore(ctx, h.Get(rtcnats.HeaderObjectBucket))
+			if err == nil {
+				data, err = obj.GetBytes(ctx, name)
+			}
+			if err != nil || len(m.Data) != 0 {
+				c.bad = append(c.bad, fmt.Sprintf("keyframe object %s: %v (body %d bytes)", name, err, len(m.Data)))
+				return
+			}
+			c.objects[peer]++
+		}
+		img, err := jpeg.Decode(bytes.NewReader(data))
 		if err != nil || h.Get("Content-Type") != "image/jpeg" || h.Get(rtcnats.HeaderCodec) != "VP8" {
 			c.bad = append(c.bad, fmt.Sprintf("keyframe of %s: %v %v", peer, err, h))
 			return
@@ -420,8 +451,9 @@ func TestCluster(t *testing.T) {
 	ns := startNATS(t)
 	cons := newConsumer(t, ns.url())
 	a := newNode(t, ns.url(), "node-a", 4)
-	b := newNode(t, ns.url(), "node-b", 4)
-	c := newNode(t, ns.url(), "node-c", 4)
+	b := newNode(t, ns.url(), "node-b", 4, func(c *rtcnats.Config) { c.Frames = true })
+	// C's keyframes all go through the object store.
+	c := newNode(t, ns.url(), "node-c", 4, func(c *rtcnats.Config) { c.InlineLimit = 1000 })
 	nodes := []*node{a, b, c}
 
 	// One conference, one sender through each node.
@@ -441,6 +473,12 @@ func TestCluster(t *testing.T) {
 		}
 	}
 	cons.check(t)
+	cons.mu.Lock()
+	objects, framesA, framesB := cons.objects[senders[2].id], cons.frames[senders[0].id], cons.frames[senders[1].id]
+	cons.mu.Unlock()
+	if objects == 0 || framesA != 0 || framesB == 0 {
+		t.Fatalf("keyframes of C from the object store %d, frames of A %d (off), of B %d (on)", objects, framesA, framesB)
+	}
 	all, err := a.plugin.PeersCluster(context.Background())
 	if err != nil || len(all) != 3 {
 		t.Fatalf("PeersCluster on A: %v %+v", err, all)
