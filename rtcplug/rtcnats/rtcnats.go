@@ -152,6 +152,7 @@ type Cluster struct {
 	own     map[string]*owned    // this node's peers, by member key
 	members map[string]memberKV  // the cluster's, from the watcher
 	nodes   map[string]time.Time // live nodes, from the watcher
+	places  map[string]int       // taken places (s.<conference>.<n> keys), from the watcher
 	ready   bool                 // the watcher has caught up
 
 	droppedOps atomic.Uint64
@@ -186,10 +187,9 @@ type owned struct {
 
 // op is a KV write for the writer goroutine.
 type op struct {
-	put  *memberKV // rewrite this member (if still owned)
-	del  string    // delete this member key...
-	slot string    // ...and this place, at slotRev
-	rev  uint64
+	put   *memberKV // rewrite this member (if still owned)
+	del   string    // delete this member key and its place
+	owned *owned    // of del
 }
 
 // New checks cfg and creates (or updates) the stream, bucket and object
@@ -232,7 +232,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Cluster, err
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Cluster{cfg: cfg, js: js, nc: js.Conn(), log: cfg.Logger.With("node", cfg.Node),
-		own: map[string]*owned{}, members: map[string]memberKV{}, nodes: map[string]time.Time{},
+		own: map[string]*owned{}, members: map[string]memberKV{}, nodes: map[string]time.Time{}, places: map[string]int{},
 		ops: make(chan op, maxOps), stop: make(chan struct{}), reap: make(chan struct{}, 1)}
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        StreamName,
@@ -362,11 +362,23 @@ func (c *Cluster) Admit(ctx context.Context, m rtcplug.ClusterMember) error {
 	o := &owned{m: memberKV{Node: c.cfg.Node, Conference: m.Conference, Peer: m.Peer, Identity: m.Identity,
 		Since: m.Since, State: rtcplug.StateNew, WHIP: m.WHIP}}
 	if n := c.cfg.MaxPerConference; n > 0 {
-		// Start at a random place so that concurrent joins mostly try
-		// different keys.
+		// Try the places this node has not seen taken, from a random one so
+		// that concurrent joins mostly try different keys: a full
+		// conference costs no round trip per place. The create decides.
 		start := rand.IntN(n)
-		for i := 0; i < n && o.slot == ""; i++ {
+		try := make([]string, 0, n)
+		c.mu.Lock()
+		for i := 0; i < n; i++ {
 			k := slotKey(m.Conference, (start+i)%n)
+			if _, taken := c.places[k]; !taken || !c.ready {
+				try = append(try, k)
+			}
+		}
+		c.mu.Unlock()
+		for _, k := range try {
+			if o.slot != "" {
+				break
+			}
 			rev, err := c.kv.Create(ctx, k, []byte(m.Peer))
 			switch {
 			case err == nil:
@@ -401,7 +413,7 @@ func (c *Cluster) Leave(conf, peer string) {
 	delete(c.own, k)
 	c.mu.Unlock()
 	if ok {
-		c.queue(op{del: k, slot: o.slot, rev: o.slotRev})
+		c.queue(op{del: k, owned: o})
 	}
 }
 
@@ -490,10 +502,15 @@ func (c *Cluster) do(o op) {
 			}
 		}
 	case o.del != "":
-		_ = c.kv.Delete(ctx, o.del)
-		if o.slot != "" {
-			_ = c.kv.Delete(ctx, o.slot, jetstream.LastRevision(o.rev))
+		// The place first: whoever sees the member go sees its place free.
+		// The revision is the one of the last refresh (this goroutine's).
+		c.mu.Lock()
+		slot, rev := o.owned.slot, o.owned.slotRev
+		c.mu.Unlock()
+		if slot != "" {
+			_ = c.kv.Delete(ctx, slot, jetstream.LastRevision(rev))
 		}
+		_ = c.kv.Delete(ctx, o.del)
 	}
 }
 
@@ -574,7 +591,9 @@ func (c *Cluster) watch() {
 func (c *Cluster) follow(w jetstream.KeyWatcher, reconnects uint64) bool {
 	check := time.NewTicker(c.cfg.TTL / 6)
 	defer check.Stop()
-	fresh := map[string]memberKV{} // the members of the replay, until it ends
+	// The members and places of the replay, until it ends: what went while
+	// no watcher ran must not linger.
+	fresh, freshPlaces := map[string]memberKV{}, map[string]int{}
 	for {
 		var e jetstream.KeyValueEntry
 		var ok bool
@@ -595,15 +614,16 @@ func (c *Cluster) follow(w jetstream.KeyWatcher, reconnects uint64) bool {
 		if e == nil { // caught up with what the bucket holds
 			if fresh != nil {
 				c.members, fresh = fresh, nil
+				c.places, freshPlaces = freshPlaces, nil
 			}
 			c.ready = true
 			c.mu.Unlock()
 			c.signalReap()
 			continue
 		}
-		members := c.members
+		members, places := c.members, c.places
 		if fresh != nil {
-			members = fresh
+			members, places = fresh, freshPlaces
 		}
 		gone := e.Operation() != jetstream.KeyValuePut
 		k := e.Key()
@@ -621,6 +641,12 @@ func (c *Cluster) follow(w jetstream.KeyWatcher, reconnects uint64) bool {
 				if json.Unmarshal(e.Value(), &m) == nil && (len(members) < maxMembers || members[k].Node != "") {
 					members[k] = m
 				}
+			}
+		case strings.HasPrefix(k, "s."):
+			if gone {
+				delete(places, k)
+			} else if len(places) < maxMembers {
+				places[k] = 0
 			}
 		case strings.HasPrefix(k, "n."):
 			// Liveness is judged by when this node saw the entry, not by the
