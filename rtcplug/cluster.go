@@ -394,9 +394,11 @@ func (p *Plugin) whipDeleteElsewhere(conf, id string) error {
 	return p.cl.c.Command(ctx, ClusterCommand{Op: OpWHIPDelete, Conference: conf, Peer: id})
 }
 
-// PeersCluster lists every peer of the cluster: this node's as Peers has
-// them, the other nodes' as the cluster knows them (identity, state, since
-// and node; no counters). Without WithCluster it is Peers.
+// PeersCluster lists every peer of the cluster, sorted by conference and
+// id: this node's as Peers has them, the other nodes' as the cluster knows
+// them (ID, Conference, Identity, State, Node, and Since as when the peer
+// joined; no counters). Node is set on every entry. Without WithCluster it
+// is Peers.
 func (p *Plugin) PeersCluster(ctx context.Context) ([]PeerInfo, error) {
 	local := p.Peers()
 	if p.cl == nil {
