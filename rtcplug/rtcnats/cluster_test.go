@@ -47,13 +47,13 @@ func testLogger() *slog.Logger {
 
 // natsServer is an in-process JetStream server on loopback.
 type natsServer struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	port int
 	s    *server.Server
 }
 
-func startNATS(t *testing.T) *natsServer {
+func startNATS(t testing.TB) *natsServer {
 	ns := &natsServer{t: t, dir: t.TempDir(), port: server.RANDOM_PORT}
 	ns.start()
 	t.Cleanup(ns.stop)
@@ -95,7 +95,7 @@ type node struct {
 	once   sync.Once
 }
 
-func connectNATS(t *testing.T, url, name string) *nats.Conn {
+func connectNATS(t testing.TB, url, name string) *nats.Conn {
 	t.Helper()
 	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {

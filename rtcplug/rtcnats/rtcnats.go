@@ -366,18 +366,14 @@ func (c *Cluster) Admit(ctx context.Context, m rtcplug.ClusterMember) error {
 		// that concurrent joins mostly try different keys: a full
 		// conference costs no round trip per place. The create decides.
 		start := rand.IntN(n)
-		try := make([]string, 0, n)
-		c.mu.Lock()
-		for i := 0; i < n; i++ {
+		for i := 0; i < n && o.slot == ""; i++ {
 			k := slotKey(m.Conference, (start+i)%n)
-			if _, taken := c.places[k]; !taken || !c.ready {
-				try = append(try, k)
-			}
-		}
-		c.mu.Unlock()
-		for _, k := range try {
-			if o.slot != "" {
-				break
+			c.mu.Lock()
+			_, taken := c.places[k]
+			skip := taken && c.ready
+			c.mu.Unlock()
+			if skip {
+				continue
 			}
 			rev, err := c.kv.Create(ctx, k, []byte(m.Peer))
 			switch {
