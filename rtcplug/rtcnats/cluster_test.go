@@ -628,6 +628,10 @@ func TestCluster(t *testing.T) {
 		waitFor(t, "events dropped while NATS is away", 10*time.Second, func() bool {
 			return a.plugin.Stats().DroppedClusterEvents > 0
 		})
+		// A join cannot be admitted meanwhile: it is refused, not held.
+		if resp, body := post(t, a.http.URL, "room", newSender(t).offer(t)); resp == nil || resp.StatusCode == http.StatusCreated {
+			t.Fatalf("a join while NATS is away: %v %s", resp, body)
+		}
 		ns.start()
 		restarted := time.Now()
 		for i, s := range senders {
