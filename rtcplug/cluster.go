@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/jpeg"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -141,6 +142,8 @@ const (
 	clusterWait = 5 * time.Second
 	// clusterDrain bounds how long Close waits for queued events.
 	clusterDrain = 2 * time.Second
+	// maxSnapshotRead bounds a snapshot read back for the cluster.
+	maxSnapshotRead = 16 << 20
 )
 
 // clusterItem is a queued event; a keyframe's JPEG is encoded from img by
@@ -148,6 +151,7 @@ const (
 type clusterItem struct {
 	ev   ClusterEvent
 	img  *image.YCbCr
+	path string // the snapshot the pool wrote, read instead of encoding anew
 	size int64
 }
 
@@ -195,6 +199,13 @@ func (cr *clusterRun) run() {
 				cr.dropped.Add(1)
 				continue
 			default:
+			}
+		}
+		if it.path != "" {
+			// The same quality, already encoded: reading it back is far
+			// cheaper than encoding again (the host may have moved it).
+			if b, err := os.ReadFile(it.path); err == nil && len(b) > 0 && len(b) <= maxSnapshotRead {
+				it.ev.JPEG, it.img = b, nil
 			}
 		}
 		if it.img != nil {
@@ -343,7 +354,7 @@ func (p *Plugin) clusterKeyframe(r media.Result) {
 		}
 		m.Value.mu.Unlock()
 	}
-	cr.put(clusterItem{img: img, ev: ClusterEvent{Kind: ClusterKeyframe, Conference: r.Conference, Peer: r.Peer,
+	cr.put(clusterItem{img: img, path: r.Path, ev: ClusterEvent{Kind: ClusterKeyframe, Conference: r.Conference, Peer: r.Peer,
 		Identity: identity, Time: r.Time, Codec: codec, Width: r.Width, Height: r.Height}})
 }
 
