@@ -691,4 +691,23 @@ func TestCluster(t *testing.T) {
 		}
 		cons.check(t)
 	})
+
+	t.Run("NodeStops", func(t *testing.T) {
+		// A node that stops normally reports its peers closed itself, and
+		// nobody reports them again.
+		stopped := senders[1]
+		_ = b.plugin.Close()
+		waitFor(t, "the closed event of B's peer", 10*time.Second, func() bool { return cons.hasState(stopped.id, rtcplug.StateClosed) })
+		time.Sleep(testTTL + testTTL/2)
+		cons.mu.Lock()
+		reporters := append([]string(nil), cons.closedBy[stopped.id]...)
+		cons.mu.Unlock()
+		if len(reporters) != 1 || reporters[0] != "" {
+			t.Fatalf("closed events of B's peer reported by %q, want one by B itself", reporters)
+		}
+		ps, err := a.plugin.PeersCluster(context.Background())
+		if err != nil || len(ps) != 1 || ps[0].ID != senders[0].id {
+			t.Fatalf("PeersCluster after B stopped: %v %+v", err, ps)
+		}
+	})
 }
