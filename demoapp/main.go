@@ -40,7 +40,8 @@ type config struct {
 	TLS       bool   // -tls: HTTPS with a self-signed certificate made at start
 	TLSCert   string // -tls-cert and -tls-key: HTTPS with the given certificate
 	TLSKey    string
-	WHIPToken string // -whip-token: the Bearer token WHIP senders must send; "" = open
+	WHIPToken string        // -whip-token: the Bearer token WHIP senders must send; "" = open
+	Cluster   clusterConfig // cluster.go: -nats, -node, -max-per-conference, -nats-embedded
 }
 
 func (c config) https() bool { return c.TLS || c.TLSCert != "" }
@@ -84,6 +85,10 @@ var envFlags = [][2]string{
 	{"tls-cert", "RTCPLUG_TLS_CERT"},
 	{"tls-key", "RTCPLUG_TLS_KEY"},
 	{"whip-token", "RTCPLUG_WHIP_TOKEN"},
+	{"nats", "RTCPLUG_NATS"},
+	{"node", "RTCPLUG_NODE"},
+	{"max-per-conference", "RTCPLUG_MAX_PER_CONFERENCE"},
+	{"nats-embedded", "RTCPLUG_NATS_EMBEDDED"},
 }
 
 // parseConfig reads the environment first and the command line second.
@@ -104,6 +109,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate `file` to serve HTTPS with (needs -tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file` for -tls-cert")
 	fs.StringVar(&cfg.WHIPToken, "whip-token", "", "Bearer `token` WHIP senders (OBS, GStreamer, ffmpeg) must send (default none:\nanyone who reaches the server may publish over WHIP, as over the page)")
+	cfg.Cluster.flags(fs) // cluster.go
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `demoapp mounts rtcplug in a chi application and serves a page that sends the
 camera of the browser to it. Keyframes are saved as JPEG files.
@@ -163,6 +169,9 @@ the command line wins.
 	}
 	if cfg.OutputDir == "" {
 		return config{}, errors.New("-output must not be empty")
+	}
+	if err := cfg.Cluster.check(); err != nil {
+		return config{}, err
 	}
 	return cfg, nil
 }

@@ -48,8 +48,9 @@ type app struct {
 	log    zerolog.Logger
 	router chi.Router
 	plugin *rtcplug.Plugin
-	output *os.Root // every file access under the output directory goes through it
-	live   live     // live.go
+	output *os.Root    // every file access under the output directory goes through it
+	live   live        // live.go
+	nats   *clusterRun // cluster.go; nil without -nats
 }
 
 // newApp builds the router and mounts rtcplug on it. The plugin lives until
@@ -83,11 +84,22 @@ func newApp(ctx context.Context, cfg config, logger zerolog.Logger) (*app, error
 	if cfg.WHIPToken != "" {
 		opts = append(opts, rtcplug.WithBearerToken(cfg.WHIPToken))
 	}
+	cl, err := startCluster(ctx, cfg.Cluster, logger) // cluster.go; nil without -nats
+	if err != nil {
+		root.Close()
+		return nil, err
+	}
+	if cl != nil {
+		opts = append(opts, rtcplug.WithCluster(cl.cluster))
+	}
 	a.plugin, err = rtcplug.Mount(a.router, opts...)
 	if err != nil {
+		cl.close()
 		root.Close()
 		return nil, fmt.Errorf("mount rtcplug: %w", err)
 	}
+	cl.closeAfter(a.plugin.Done())
+	a.nats = cl
 	return a, nil
 }
 

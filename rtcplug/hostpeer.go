@@ -34,6 +34,7 @@ func (h *peerHandle) stopQueues() {
 func (h *peerHandle) frame(ev peer.Event) {
 	codec := eventCodec(ev)
 	h.setCodec(codec)
+	h.clusterFrame(ev, codec)
 	if h.frames == nil {
 		return
 	}

@@ -79,6 +79,7 @@ type config struct {
 	joinTimeout         time.Duration // JoinTimeout; tests shorten it
 	answerTimeout       time.Duration // AnswerTimeout; tests shorten it
 	whipBodyTimeout     time.Duration // whipBodyTimeout; tests shorten it
+	clusterOptions                    // cluster.go
 }
 
 func defaults() *config {

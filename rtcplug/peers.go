@@ -52,6 +52,8 @@ type PeerInfo struct {
 	// DroppedCallbacks counts OnFrame and OnAudio calls dropped because the
 	// callback fell behind.
 	DroppedCallbacks uint64
+	// Node is the cluster node that has the peer (PeersCluster only).
+	Node string
 }
 
 // hostPeer is what the host-facing API keeps per peer (embedded in
@@ -139,7 +141,7 @@ func (p *Plugin) Kick(id string) error {
 		h.leave()
 		return nil
 	}
-	return ErrNoPeer
+	return p.kickElsewhere(id) // ErrNoPeer without WithCluster
 }
 
 // Histogram is a cumulative distribution of durations, as Prometheus

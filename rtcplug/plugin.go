@@ -45,7 +45,8 @@ type Plugin struct {
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
-	host   hostState // peers.go
+	host   hostState   // peers.go
+	cl     *clusterRun // cluster.go; nil without WithCluster
 	mux    *udpmux.Mux
 	reg    *conference.Registry[*peerHandle]
 	pool   *media.Pool
@@ -138,6 +139,12 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 		DecodeShare: media.DefaultDecodeShare,
 	})
 
+	if err := p.startCluster(); err != nil {
+		p.cancel()
+		p.pool.Close()
+		_ = mux.Close()
+		return nil, err
+	}
 	sub := chi.NewRouter()
 	sub.Get("/", p.serveWS)
 	err = mountSafely(r, cfg.signalingPath, sub)
@@ -146,6 +153,7 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 	}
 	if err != nil {
 		p.cancel()
+		p.stopCluster()
 		p.pool.Close()
 		_ = mux.Close()
 		return nil, err
@@ -222,6 +230,7 @@ func (p *Plugin) shutdown() {
 		close(p.states)
 		<-p.statesDone
 	}
+	p.stopCluster()
 	p.pool.Close()
 	p.log.Info("rtcplug stopped")
 	why := error(ErrClosed)
@@ -275,6 +284,9 @@ type Stats struct {
 	// OnAudio), and frames or audio packets the recorder dropped because the
 	// disk fell behind.
 	DroppedPeerStates, DroppedFrames, DroppedAudio, DroppedRecording uint64
+	// DroppedClusterEvents: events for the WithCluster cluster dropped
+	// because it fell behind or failed to take them.
+	DroppedClusterEvents uint64
 	// ConnectTime is the time from join to connected (ICE and DTLS done);
 	// KeyframeLatency from a keyframe's last packet to its decoded image
 	// (and JPEG written, with WithSnapshotDir).
@@ -334,6 +346,7 @@ func (p *Plugin) Conferences() []string { return p.reg.Conferences() }
 
 func (p *Plugin) onDecoded(r media.Result) {
 	p.host.keyframeLatency.observe(p.cfg.clock().Sub(r.Time))
+	p.clusterKeyframe(r)
 	if p.cfg.onKeyframe == nil {
 		return
 	}
@@ -441,7 +454,7 @@ func (p *Plugin) newPeer(conf, identity, source string, notify func(string, peer
 			Certificate:      cert,
 			Rand:             p.cfg.rand,
 			CNAME:            "rtcplug-" + m.ID,
-			Record:           p.cfg.recordDir != "" || p.cfg.onFrame != nil || p.cfg.onAudio != nil,
+			Record:           p.cfg.recordDir != "" || p.cfg.onFrame != nil || p.cfg.onAudio != nil || (p.cl != nil && p.cl.frames),
 			KeyframeInterval: p.cfg.snapshotInterval,
 		}, time.Now())
 		if err != nil {
@@ -456,6 +469,10 @@ func (p *Plugin) newPeer(conf, identity, source string, notify func(string, peer
 	if err != nil {
 		return nil, joinError(err)
 	}
+	if err := p.clusterAdmit(m, identity, whip, now); err != nil {
+		p.reg.Leave(m)
+		return nil, err
+	}
 	if p.cfg.recordDir != "" {
 		if h.rec, err = newRecorder(p.cfg, m.Conference, m.ID, h.log); err != nil {
 			h.log.Warn("recording disabled for this peer", "err", err)
@@ -463,6 +480,7 @@ func (p *Plugin) newPeer(conf, identity, source string, notify func(string, peer
 	}
 	if !p.trackIn(&p.peers) {
 		p.reg.Leave(m)
+		p.clusterLeave(m)
 		close(h.left)
 		if h.rec != nil {
 			h.rec.Close()
@@ -486,6 +504,7 @@ func (p *Plugin) newPeer(conf, identity, source string, notify func(string, peer
 		}
 		p.reg.Leave(m)
 		p.mu.Unlock()
+		p.clusterLeave(m)
 		close(h.left)
 		h.log.Info("peer left")
 		h.stopQueues() // the host's callbacks get what is queued
@@ -495,6 +514,7 @@ func (p *Plugin) newPeer(conf, identity, source string, notify func(string, peer
 
 // peerState queues an OnPeerState call without blocking.
 func (h *peerHandle) peerState(st peer.State, err error) {
+	h.clusterState(st, err)
 	if h.p.states == nil {
 		return
 	}
@@ -535,7 +555,7 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 		h.peerState(ev.State, ev.Err)
 	case peer.Keyframe:
 		h.setCodec(eventCodec(ev))
-		if h.p.cfg.snapshotDir == "" && h.p.cfg.onKeyframe == nil {
+		if h.p.cfg.snapshotDir == "" && h.p.cfg.onKeyframe == nil && h.p.cl == nil {
 			return
 		}
 		h.seq++

@@ -8,5 +8,6 @@ func (p *Plugin) moreStats(s *Stats, total peer.Stats, recDropped uint64) {
 	s.DroppedPeerStates = p.droppedStates.Load()
 	s.DroppedFrames, s.DroppedAudio = p.host.droppedFrames.Load(), p.host.droppedAudio.Load()
 	s.DroppedRecording = recDropped
+	s.DroppedClusterEvents = p.clusterDropped()
 	s.ConnectTime, s.KeyframeLatency = p.host.connectTime.snapshot(), p.host.keyframeLatency.snapshot()
 }

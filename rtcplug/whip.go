@@ -151,7 +151,12 @@ func (p *Plugin) whipDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only the secret of a session created over WHIP ends it: neither the
 	// public peer id nor a WebSocket peer is a handle.
-	h, ok := p.whipSession(conf, chi.URLParam(r, "secret"))
+	secret := chi.URLParam(r, "secret")
+	h, ok := p.whipSession(conf, secret)
+	if !ok && p.cl != nil {
+		p.whipDeleteRemote(w, conf, secret) // cluster.go: the session may be another node's
+		return
+	}
 	if !ok {
 		http.Error(w, "no such session", http.StatusNotFound)
 		return

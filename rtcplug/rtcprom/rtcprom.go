@@ -114,6 +114,8 @@ func New(p Source) *Collector {
 		func(s *rtcplug.Stats) uint64 { return s.DroppedAudio }, "callback", "audio")
 	add("recording_dropped_total", "Frames and audio packets the recorder dropped because the disk fell behind.",
 		func(s *rtcplug.Stats) uint64 { return s.DroppedRecording })
+	add("cluster_events_dropped_total", "Events for the cluster (WithCluster) dropped because it fell behind or failed.",
+		func(s *rtcplug.Stats) uint64 { return s.DroppedClusterEvents })
 
 	g := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(ns, "", name), help, labels, nil)
