@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -61,8 +60,8 @@ func (f *firsts) copy() map[string]int64 {
 }
 
 // serve runs one receiver (rtcplug or the pion reference) on loopback until
-// its standard input closes. It prints "URL http://..." once it listens.
-func serve(mode string, maxPeers int, snapshots bool, dir string) error {
+// stop is closed; ready gets its base URL once it listens.
+func serve(mode string, maxPeers int, snapshots bool, dir string, ready func(base string), stop <-chan struct{}) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -123,8 +122,8 @@ func serve(mode string, maxPeers int, snapshots bool, dir string) error {
 	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	fmt.Printf("URL http://%s\n", ln.Addr())
-	_, _ = io.Copy(io.Discard, bufio.NewReader(os.Stdin)) // until the driver closes it
+	ready("http://" + ln.Addr().String())
+	<-stop
 	return nil
 }
 
