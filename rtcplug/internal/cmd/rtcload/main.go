@@ -277,8 +277,8 @@ func drive(o options) error {
 		}
 		return nil
 	}
-	fmt.Println("| receiver | N | connected | raw loss | server CPU | CPU µs/packet | max RSS | JPEGs | keyframes dropped | RcvbufErrors | connect ms (median / p95) | first JPEG ms (median / p95) | load avg |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| receiver | N | connected | packets/s | raw loss | server CPU | CPU µs/packet | max RSS | JPEGs | keyframes dropped | RcvbufErrors | connect ms (median / p95) | first JPEG ms (median / p95) | load avg |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range o.ns {
 		for _, m := range o.modes {
 			srv, err := startServer(m, o, n)
@@ -290,8 +290,8 @@ func drive(o options) error {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("| %s | %d | %d | %.3f%% | %.1f%% | %.1f | %.0f MB | %d | %d | %d | %s | %s | %s |\n",
-				m, n, r.connected, r.loss*100, r.cpu*100, r.usPerPacket, float64(r.rssKB)/1024, r.images, r.dropped,
+			fmt.Printf("| %s | %d | %d | %.0f | %.3f%% | %.1f%% | %.1f | %.0f MB | %d | %d | %d | %s | %s | %s |\n",
+				m, n, r.connected, r.rate, r.loss*100, r.cpu*100, r.usPerPacket, float64(r.rssKB)/1024, r.images, r.dropped,
 				r.rcvbufErrors, pct(r.connect), pct(r.firstImage), r.load)
 		}
 	}
@@ -303,6 +303,7 @@ type result struct {
 	sent, received      uint64
 	loss, cpu           float64
 	usPerPacket         float64 // server CPU per packet received in the window
+	rate                float64 // packets received per second in the window
 	rssKB               int64
 	images, dropped     uint64
 	rcvbufErrors        int64
@@ -361,6 +362,7 @@ func runLoad(o options, api *webrtc.API, frames [][]byte, srv *server, whip stri
 		cpu1 = procCPU(srv.pid)
 		if st, err := srv.stats(); err == nil && st.Packets > pkts0 {
 			r.usPerPacket = (cpu1 - cpu0) * 1e6 / float64(st.Packets-pkts0)
+			r.rate = float64(st.Packets-pkts0) / time.Since(t0).Seconds()
 		}
 	}
 	r.cpu = (cpu1 - cpu0) / time.Since(t0).Seconds()
