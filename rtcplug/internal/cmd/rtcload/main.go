@@ -384,6 +384,10 @@ func runLoad(o options, api *webrtc.API, frames [][]byte, srv *server, whip stri
 			return r, err
 		}
 		r.received, r.images, r.dropped = st.Packets, st.Images, st.Dropped
+		if st.InboxDrops+st.SocketDrops > 0 {
+			fmt.Fprintf(os.Stderr, "rtcload: %s dropped %d datagrams at the socket, %d in its own queues\n",
+				whip, st.SocketDrops, st.InboxDrops)
+		}
 		if r.sent > 0 {
 			r.loss = 1 - float64(r.received)/float64(r.sent)
 		}

@@ -33,6 +33,10 @@ type serverStats struct {
 	Images    uint64           `json:"images"`    // JPEGs written
 	Dropped   uint64           `json:"dropped"`   // keyframes not turned into images (busy, rate, ...)
 	FirstJPEG map[string]int64 `json:"firstJPEG"` // conference -> unix ns of its first JPEG on disk
+	// InboxDrops: datagrams the receiver dropped itself (a peer's queue full);
+	// SocketDrops: datagrams the kernel dropped at the receiver's socket.
+	InboxDrops  uint64 `json:"inboxDrops"`
+	SocketDrops uint64 `json:"socketDrops"`
 }
 
 type firsts struct {
@@ -99,7 +103,8 @@ func serve(mode string, maxPeers int, snapshots bool, dir string, ready func(bas
 		defer func() { cancel(); <-p.Done() }()
 		stats = func() serverStats {
 			s := p.Stats()
-			return serverStats{Packets: s.VideoPackets, Images: s.Snapshots, Dropped: s.DroppedKeyframes}
+			return serverStats{Packets: s.VideoPackets, Images: s.Snapshots, Dropped: s.DroppedKeyframes,
+				InboxDrops: s.DroppedDatagrams, SocketDrops: socketDrops(p.UDPAddr().Port())}
 		}
 	case "pion":
 		ref, err := newPionRef(snapshots, dir, f)
@@ -109,7 +114,8 @@ func serve(mode string, maxPeers int, snapshots bool, dir string, ready func(bas
 		defer ref.close()
 		r.Post("/whip/{conference}", ref.whip)
 		stats = func() serverStats {
-			return serverStats{Packets: ref.packets.Load(), Images: ref.images.Load(), Dropped: ref.dropped.Load()}
+			return serverStats{Packets: ref.packets.Load(), Images: ref.images.Load(), Dropped: ref.dropped.Load(),
+				SocketDrops: socketDrops(uint16(ref.conn.LocalAddr().(*net.UDPAddr).Port))}
 		}
 	default:
 		return fmt.Errorf("unknown server mode %q", mode)
