@@ -252,22 +252,3 @@ func FuzzCheckKeyframe(f *testing.F) {
 		}
 	})
 }
-
-// TestFirstKeyframeBeatsBudget: over the decoding budget, a peer's first
-// keyframe is still admitted; its second is not.
-func TestFirstKeyframeBeatsBudget(t *testing.T) {
-	p := NewPool(context.Background(), Config{Workers: 1, Queue: 8, DecodeShare: 0.5, Rate: 100, RatePer: time.Second})
-	defer p.Close()
-	now := time.Unix(100, 0)
-	p.now = func() time.Time { return now }
-	p.meterMu.Lock()
-	p.meter.add(now, p.budget+time.Millisecond)
-	p.meterMu.Unlock()
-	var lim Limiter
-	if !p.Submit(Job{Conference: "c", Peer: "p", Time: now, Frame: smallKeyframe, Limit: &lim}) {
-		t.Fatal("first keyframe refused over budget")
-	}
-	if p.Submit(Job{Conference: "c", Peer: "p", Time: now.Add(time.Millisecond), Frame: smallKeyframe, Limit: &lim}) {
-		t.Fatal("second keyframe admitted over budget")
-	}
-}

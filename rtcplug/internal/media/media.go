@@ -213,16 +213,14 @@ func (p *Pool) Submit(j Job) bool {
 	if now.IsZero() {
 		now = p.now()
 	}
-	// A peer's first keyframe is not held to the decoding budget: many
-	// peers connecting at once would otherwise wait a whole keyframe
-	// interval for their first image. Peers are bounded, and each is
-	// first only once.
-	first := j.Limit != nil && j.Limit.tat.IsZero()
 	if j.Limit != nil && !j.Limit.allow(now, p.cfg.Rate, p.cfg.RatePer) {
 		p.rateLimited.Add(1)
 		return false
 	}
-	if p.budget > 0 && !first && p.overBudget() {
+	// First keyframes too: exempting them let a burst of peers connecting
+	// at once take the core from the socket reader. A peer whose first
+	// keyframe is shed gets its first image with the sender's next one.
+	if p.budget > 0 && p.overBudget() {
 		p.dropped.Add(1)
 		return false
 	}

@@ -13,7 +13,9 @@
 //	go run ./rtcplug/internal/cmd/rtcload -url http://127.0.0.1:8080/whip -n 10
 //
 // With taskset installed, the server is pinned to -server-cpu and the
-// senders to -client-cpu. Everything stays on 127.0.0.1.
+// senders to -client-cpu. -inprocess runs the receiver in the tool's own
+// process instead (then CPU and RSS include the senders'). Everything stays
+// on 127.0.0.1.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -48,6 +51,7 @@ type options struct {
 	latency    int
 	ramp       time.Duration
 	connectMax time.Duration
+	inprocess  bool
 }
 
 func main() {
@@ -69,6 +73,7 @@ func main() {
 	flag.IntVar(&o.latency, "latency", 0, "instead of a load run: this many sequential single-peer sessions, for setup latency")
 	flag.DurationVar(&o.ramp, "ramp", 5*time.Millisecond, "pause between starting two senders")
 	flag.DurationVar(&o.connectMax, "connect-timeout", 30*time.Second, "how long a sender may take to connect")
+	flag.BoolVar(&o.inprocess, "inprocess", false, "run the receiver in this process (CPU and RSS then include the senders)")
 	flag.Parse()
 	if *serve != "" {
 		if err := runServe(*serve, *max, o.snapshots, *dir); err != nil {
@@ -112,7 +117,12 @@ func runServe(mode string, max int, snapshots bool, dir string) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	return serve(mode, max, snapshots, dir)
+	stop := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin) // until the driver closes it
+		close(stop)
+	}()
+	return serve(mode, max, snapshots, dir, func(base string) { fmt.Printf("URL %s\n", base) }, stop)
 }
 
 // pinSelf re-runs the driver under taskset (so that every thread of the Go
@@ -142,15 +152,18 @@ func pinSelf(cpus string) bool {
 	return true
 }
 
-// server is a receiver in a child process.
+// server is a receiver in a child process (or, with -inprocess, in this one).
 type server struct {
-	cmd   *exec.Cmd
-	stdin interface{ Close() error }
-	base  string // http://127.0.0.1:port
-	dir   string
+	pid  int    // whose CPU and RSS are measured
+	base string // http://127.0.0.1:port
+	dir  string
+	stop func()
 }
 
 func startServer(mode string, o options, maxPeers int) (*server, error) {
+	if o.inprocess {
+		return startInProcess(mode, o, maxPeers)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -178,7 +191,19 @@ func startServer(mode string, o options, maxPeers int) (*server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, stdin: in, dir: dir}
+	s := &server{pid: cmd.Process.Pid, dir: dir}
+	s.stop = func() {
+		_ = in.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		_ = os.RemoveAll(dir)
+	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if !strings.HasPrefix(line, "URL ") {
 		s.stop()
@@ -188,17 +213,27 @@ func startServer(mode string, o options, maxPeers int) (*server, error) {
 	return s, nil
 }
 
-func (s *server) stop() {
-	_ = s.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
+// startInProcess runs the receiver in this process: simpler to debug, but
+// its CPU and RSS then include the senders'.
+func startInProcess(mode string, o options, maxPeers int) (*server, error) {
+	dir, err := os.MkdirTemp("", "rtcload-snapshots-*")
+	if err != nil {
+		return nil, err
 	}
-	_ = os.RemoveAll(s.dir)
+	stop, done, up := make(chan struct{}), make(chan error, 1), make(chan string, 1)
+	go func() { done <- serve(mode, maxPeers, o.snapshots, dir, func(b string) { up <- b }, stop) }()
+	s := &server{pid: os.Getpid(), dir: dir, stop: func() {
+		close(stop)
+		<-done
+		_ = os.RemoveAll(dir)
+	}}
+	select {
+	case s.base = <-up:
+		return s, nil
+	case err := <-done:
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
 }
 
 func (s *server) stats() (serverStats, error) {
@@ -228,7 +263,8 @@ func drive(o options) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%+v\n", r)
+		fmt.Printf("host %s: %d of %d senders connected, %d packets sent, connect ms (median / p95) %s; "+
+			"loss, CPU and images are the host's to report\n", o.url, r.connected, o.ns[0], r.sent, pct(r.connect))
 		return nil
 	}
 	if o.latency > 0 {
@@ -241,8 +277,8 @@ func drive(o options) error {
 		}
 		return nil
 	}
-	fmt.Println("| receiver | N | connected | raw loss | server CPU | CPU µs/packet | max RSS | JPEGs | keyframes dropped | RcvbufErrors | connect ms (median / p95) | first JPEG ms (median / p95) | load avg |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| receiver | N | connected | packets/s | raw loss | server CPU | CPU µs/packet | max RSS | JPEGs | keyframes dropped | RcvbufErrors | connect ms (median / p95) | first JPEG ms (median / p95) | load avg |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range o.ns {
 		for _, m := range o.modes {
 			srv, err := startServer(m, o, n)
@@ -254,8 +290,8 @@ func drive(o options) error {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("| %s | %d | %d | %.3f%% | %.1f%% | %.1f | %.0f MB | %d | %d | %d | %s | %s | %s |\n",
-				m, n, r.connected, r.loss*100, r.cpu*100, r.usPerPacket, float64(r.rssKB)/1024, r.images, r.dropped,
+			fmt.Printf("| %s | %d | %d | %.0f | %.3f%% | %.1f%% | %.1f | %.0f MB | %d | %d | %d | %s | %s | %s |\n",
+				m, n, r.connected, r.rate, r.loss*100, r.cpu*100, r.usPerPacket, float64(r.rssKB)/1024, r.images, r.dropped,
 				r.rcvbufErrors, pct(r.connect), pct(r.firstImage), r.load)
 		}
 	}
@@ -267,6 +303,7 @@ type result struct {
 	sent, received      uint64
 	loss, cpu           float64
 	usPerPacket         float64 // server CPU per packet received in the window
+	rate                float64 // packets received per second in the window
 	rssKB               int64
 	images, dropped     uint64
 	rcvbufErrors        int64
@@ -313,7 +350,7 @@ func runLoad(o options, api *webrtc.API, frames [][]byte, srv *server, whip stri
 	var cpu0 float64
 	var pkts0 uint64
 	if srv != nil {
-		cpu0 = procCPU(srv.cmd.Process.Pid)
+		cpu0 = procCPU(srv.pid)
 		if st, err := srv.stats(); err == nil {
 			pkts0 = st.Packets
 		}
@@ -322,9 +359,10 @@ func runLoad(o options, api *webrtc.API, frames [][]byte, srv *server, whip stri
 	time.Sleep(o.duration)
 	var cpu1 float64
 	if srv != nil {
-		cpu1 = procCPU(srv.cmd.Process.Pid)
+		cpu1 = procCPU(srv.pid)
 		if st, err := srv.stats(); err == nil && st.Packets > pkts0 {
 			r.usPerPacket = (cpu1 - cpu0) * 1e6 / float64(st.Packets-pkts0)
+			r.rate = float64(st.Packets-pkts0) / time.Since(t0).Seconds()
 		}
 	}
 	r.cpu = (cpu1 - cpu0) / time.Since(t0).Seconds()
@@ -346,6 +384,10 @@ func runLoad(o options, api *webrtc.API, frames [][]byte, srv *server, whip stri
 			return r, err
 		}
 		r.received, r.images, r.dropped = st.Packets, st.Images, st.Dropped
+		if st.InboxDrops+st.SocketDrops > 0 {
+			fmt.Fprintf(os.Stderr, "rtcload: %s dropped %d datagrams at the socket, %d in its own queues\n",
+				whip, st.SocketDrops, st.InboxDrops)
+		}
 		if r.sent > 0 {
 			r.loss = 1 - float64(r.received)/float64(r.sent)
 		}
@@ -354,7 +396,7 @@ func runLoad(o options, api *webrtc.API, frames [][]byte, srv *server, whip stri
 				r.firstImage = append(r.firstImage, time.Unix(0, at).Sub(s.post))
 			}
 		}
-		r.rssKB = procHWM(srv.cmd.Process.Pid)
+		r.rssKB = procHWM(srv.pid)
 	}
 	r.rcvbufErrors = rcvbufErrors() - rcvbuf0
 	for _, s := range senders {

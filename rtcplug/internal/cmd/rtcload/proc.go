@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -79,4 +80,26 @@ func loadavg() string {
 	}
 	f := strings.Fields(string(b))
 	return "load " + f[0]
+}
+
+// socketDrops is the kernel's drop counter of the UDP socket bound to port
+// (the last column of /proc/net/udp and udp6; the port is hex in field 2).
+func socketDrops(port uint16) uint64 {
+	var total uint64
+	want := fmt.Sprintf(":%04X", port)
+	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(line)
+			if len(fs) < 13 || !strings.HasSuffix(fs[1], want) {
+				continue
+			}
+			n, _ := strconv.ParseUint(fs[len(fs)-1], 10, 64)
+			total += n
+		}
+	}
+	return total
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -34,6 +33,10 @@ type serverStats struct {
 	Images    uint64           `json:"images"`    // JPEGs written
 	Dropped   uint64           `json:"dropped"`   // keyframes not turned into images (busy, rate, ...)
 	FirstJPEG map[string]int64 `json:"firstJPEG"` // conference -> unix ns of its first JPEG on disk
+	// InboxDrops: datagrams the receiver dropped itself (a peer's queue full);
+	// SocketDrops: datagrams the kernel dropped at the receiver's socket.
+	InboxDrops  uint64 `json:"inboxDrops"`
+	SocketDrops uint64 `json:"socketDrops"`
 }
 
 type firsts struct {
@@ -61,8 +64,8 @@ func (f *firsts) copy() map[string]int64 {
 }
 
 // serve runs one receiver (rtcplug or the pion reference) on loopback until
-// its standard input closes. It prints "URL http://..." once it listens.
-func serve(mode string, maxPeers int, snapshots bool, dir string) error {
+// stop is closed; ready gets its base URL once it listens.
+func serve(mode string, maxPeers int, snapshots bool, dir string, ready func(base string), stop <-chan struct{}) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -100,7 +103,8 @@ func serve(mode string, maxPeers int, snapshots bool, dir string) error {
 		defer func() { cancel(); <-p.Done() }()
 		stats = func() serverStats {
 			s := p.Stats()
-			return serverStats{Packets: s.VideoPackets, Images: s.Snapshots, Dropped: s.DroppedKeyframes}
+			return serverStats{Packets: s.VideoPackets, Images: s.Snapshots, Dropped: s.DroppedKeyframes,
+				InboxDrops: s.DroppedDatagrams, SocketDrops: socketDrops(p.UDPAddr().Port())}
 		}
 	case "pion":
 		ref, err := newPionRef(snapshots, dir, f)
@@ -110,7 +114,8 @@ func serve(mode string, maxPeers int, snapshots bool, dir string) error {
 		defer ref.close()
 		r.Post("/whip/{conference}", ref.whip)
 		stats = func() serverStats {
-			return serverStats{Packets: ref.packets.Load(), Images: ref.images.Load(), Dropped: ref.dropped.Load()}
+			return serverStats{Packets: ref.packets.Load(), Images: ref.images.Load(), Dropped: ref.dropped.Load(),
+				SocketDrops: socketDrops(uint16(ref.conn.LocalAddr().(*net.UDPAddr).Port))}
 		}
 	default:
 		return fmt.Errorf("unknown server mode %q", mode)
@@ -123,8 +128,8 @@ func serve(mode string, maxPeers int, snapshots bool, dir string) error {
 	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	fmt.Printf("URL http://%s\n", ln.Addr())
-	_, _ = io.Copy(io.Discard, bufio.NewReader(os.Stdin)) // until the driver closes it
+	ready("http://" + ln.Addr().String())
+	<-stop
 	return nil
 }
 
