@@ -58,9 +58,9 @@ func (pp *peerParty) Drain(send func(from, to netip.AddrPort, b []byte)) {
 // linkOpts shape a link; the zero value is a browser-like active client
 // that nominates at once, over a perfect pipe.
 type linkOpts struct {
-	passive  bool         // the answer says a=setup:passive: the peer is the DTLS client
-	profile  srtp.Profile // the only SRTP profile the client offers; 0: the defaults
-	record   bool         // Config.Record
+	passive  bool            // the answer says a=setup:passive: the peer is the DTLS client
+	profile  srtp.Profile    // the only SRTP profile the client offers; 0: the defaults
+	config   func(c *Config) // edits the peer's Config
 	media    RemoteMedia
 	answer   func(r *sdp.Remote) // edits the answer before SetRemote
 	client   func(c *testpeer.ClientConfig)
@@ -83,7 +83,11 @@ func newLink(t testing.TB, o linkOpts) *link {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{LocalUfrag: localUfrag, LocalPwd: localPwd, Certificate: cert, Rand: rand.Reader, Record: o.record}, t0)
+	cfg := Config{LocalUfrag: localUfrag, LocalPwd: localPwd, Certificate: cert, Rand: rand.Reader}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	p, err := New(cfg, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
