@@ -87,7 +87,7 @@ func (pr *Pair) RunUntil(d time.Duration, done func() bool) error {
 	limit := pr.Now.Add(d)
 	for !done() {
 		if !pr.Step(limit) {
-			return fmt.Errorf("testpeer: condition not met after %v of virtual time", pr.Now.Sub(limit.Add(-d)))
+			return fmt.Errorf("testpeer: condition not met within %v of virtual time", d)
 		}
 	}
 	return nil
