@@ -65,14 +65,17 @@ type linkOpts struct {
 	answer   func(r *sdp.Remote) // edits the answer before SetRemote
 	client   func(c *testpeer.ClientConfig)
 	pipeSeed uint64
+	late     bool // the test applies the answer (link.answerNow)
 }
 
 // link is our peer and a client stack facing each other in virtual time.
 type link struct {
 	*testpeer.Pair
-	p  *Peer
-	c  *testpeer.Client
-	pp *peerParty
+	p     *Peer
+	c     *testpeer.Client
+	pp    *peerParty
+	r     sdp.Remote
+	media RemoteMedia
 }
 
 // newLink creates the peer (answer applied at t0) and the client, which
@@ -111,16 +114,25 @@ func newLink(t testing.TB, o linkOpts) *link {
 	if o.answer != nil {
 		o.answer(&r)
 	}
-	if err := p.SetRemote(t0, r, o.media); err != nil {
-		t.Fatal(err)
-	}
 	pp := &peerParty{p: p}
-	pp.collect()
-	l := &link{Pair: testpeer.NewPair(pp, c, t0), p: p, c: c, pp: pp}
+	l := &link{Pair: testpeer.NewPair(pp, c, t0), p: p, c: c, pp: pp, r: r, media: o.media}
 	if o.pipeSeed != 0 {
 		l.Pipe.Seed(o.pipeSeed)
 	}
+	if !o.late {
+		l.answerNow(t)
+	}
 	return l
+}
+
+// answerNow applies the client's answer to the peer at the link's time.
+func (l *link) answerNow(t testing.TB) {
+	t.Helper()
+	if err := l.p.SetRemote(l.Now, l.r, l.media); err != nil {
+		t.Fatal(err)
+	}
+	l.pp.collect()
+	l.Flush()
 }
 
 // connect runs the client's ICE checks and the DTLS handshake until both
