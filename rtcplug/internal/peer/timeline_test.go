@@ -294,11 +294,13 @@ func BenchmarkHandleOpus(b *testing.B) {
 	buf := make([]byte, 1500)
 	now := t0
 	b.ReportAllocs()
+	settle()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if i%len(pkts) == 0 && i > 0 {
 			b.StopTimer()
 			p, pkts = mk()
+			settle()
 			b.StartTimer()
 		}
 		n := copy(buf, pkts[i%len(pkts)])

@@ -281,11 +281,13 @@ func BenchmarkHandleRTPH264(b *testing.B) {
 	buf := make([]byte, 1500)
 	now := t0
 	b.ReportAllocs()
+	settle()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if i%len(pkts) == 0 && i > 0 {
 			b.StopTimer()
 			p, pkts = setup()
+			settle()
 			b.StartTimer()
 		}
 		n := copy(buf, pkts[i%len(pkts)])
