@@ -243,37 +243,51 @@ func TestCookieExpired(t *testing.T) {
 	}
 }
 
-// TestConsentExpiresTwoParty: the client sends media for a while and then
-// nothing (no SRTP, no SRTCP, no checks): ConsentTimeout after its last
-// authenticated packet the peer is gone (RFC 7675 §5.1), not before.
+// TestConsentExpiresTwoParty: the client keeps the peer alive with
+// authenticated SRTP, or with nothing but SRTCP sender reports, for twice
+// ConsentTimeout; then it sends only forged media (right header, wrong
+// tag). ConsentTimeout after its last authenticated packet the peer is gone
+// (RFC 7675 §5.1), not before. No ICE check is sent after the handshake.
 func TestConsentExpiresTwoParty(t *testing.T) {
+	frames := ivfFrames(t)
 	for _, passive := range []bool{false, true} {
-		l, s := connectedLink(t, linkOpts{passive: passive, media: RemoteMedia{NACK: true}})
-		frames := ivfFrames(t)
-		var last time.Time
-		for i := range 60 {
-			for _, pk := range s.packetize(frames[i]) {
-				l.c.Send(pk)
-			}
-			last = l.Now
-			l.RunFor(33 * time.Millisecond)
-		}
-		if l.p.Stats().VideoPackets == 0 {
-			t.Fatal("no media")
-		}
-		l.RunFor(last.Add(ConsentTimeout - ReportInterval).Sub(l.Now))
-		if l.p.State() != StateConnected {
-			t.Fatalf("passive=%v: %v %v after the last packet", passive, l.p.State(), l.Now.Sub(last))
-		}
-		if err := l.RunUntil(2*ReportInterval, func() bool { return l.p.State().Done() }); err != nil {
-			t.Fatalf("passive=%v: still %v %v after the last packet", passive, l.p.State(), l.Now.Sub(last))
-		}
-		if gone := l.Now.Sub(last); gone > ConsentTimeout {
-			t.Fatalf("passive=%v: gone %v after the last packet", passive, gone)
-		}
-		l.RunFor(time.Second)
-		if !l.c.Closed {
-			t.Logf("passive=%v: the client heard no close_notify", passive)
+		for _, keep := range []string{"srtp", "srtcp"} {
+			t.Run(fmt.Sprintf("passive=%v/%s", passive, keep), func(t *testing.T) {
+				l, s := connectedLink(t, linkOpts{passive: passive, media: RemoteMedia{NACK: true}})
+				var last time.Time
+				end := l.Now.Add(2 * ConsentTimeout)
+				for i := 0; l.Now.Before(end); i++ {
+					interval := 33 * time.Millisecond
+					if keep == "srtp" {
+						for _, pk := range s.packetize(frames[i%len(frames)]) {
+							l.c.Send(pk)
+						}
+					} else {
+						interval = 5 * time.Second
+						l.c.Send(s.sr(s.ssrc, l.Now, uint32(i)*90000*5))
+					}
+					last = l.Now
+					l.RunFor(interval)
+					if l.p.State() != StateConnected {
+						t.Fatalf("%v after %v of %s", l.p.State(), l.Now.Sub(t0), keep)
+					}
+				}
+				forged := s.packetize(frames[1])[0]
+				forged[len(forged)-1] ^= 1
+				for l.Now.Before(last.Add(ConsentTimeout - ReportInterval)) {
+					l.c.Send(forged)
+					l.RunFor(time.Second)
+				}
+				if l.p.State() != StateConnected {
+					t.Fatalf("%v %v after the last packet", l.p.State(), l.Now.Sub(last))
+				}
+				if err := l.RunUntil(2*ReportInterval, func() bool { return l.p.State().Done() }); err != nil {
+					t.Fatalf("still %v %v after the last packet", l.p.State(), l.Now.Sub(last))
+				}
+				if gone := l.Now.Sub(last); gone > ConsentTimeout {
+					t.Fatalf("gone %v after the last packet", gone)
+				}
+			})
 		}
 	}
 }
