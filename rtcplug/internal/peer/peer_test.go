@@ -212,39 +212,6 @@ type sender struct {
 	nacked []uint16
 }
 
-// connected returns a peer past ICE and DTLS with SRTP keyed as a
-// handshake would have left it, and the matching sender.
-func connected(t testing.TB, prof srtp.Profile) (*Peer, *sender) {
-	t.Helper()
-	p := newTestPeer(t)
-	if err := p.SetRemote(t0, remote(), RemoteMedia{NACK: true}); err != nil {
-		t.Fatal(err)
-	}
-	p.HandleDatagram(t0, client, bindingRequest(t, localPwd))
-	drain(p)
-	km := make([]byte, srtp.KeyingMaterialLen(prof))
-	for i := range km {
-		km[i] = byte(i * 7)
-	}
-	ck, cs, sk, ss, err := srtp.SplitKeyingMaterial(prof, km)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := func(k, s []byte) *srtp.Context {
-		c, err := srtp.NewContext(prof, k, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	p.srtpIn, p.srtpOut = mk(ck, cs), mk(sk, ss)
-	p.srtpUp, p.profile, p.lastAuth = true, prof, t0
-	p.pliDue, p.rrDue = t0, t0.Add(ReportInterval)
-	p.setState(StateConnected, nil)
-	drain(p)
-	return p, &sender{t: t, out: mk(ck, cs), in: mk(sk, ss), seq: 65500, ssrc: 0x1234}
-}
-
 // ivfFrames reads the test IVF file.
 func ivfFrames(t testing.TB) [][]byte {
 	b, err := os.ReadFile("../../../testdata/vp8-640x480.ivf")

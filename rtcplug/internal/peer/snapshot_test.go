@@ -11,8 +11,8 @@ import (
 // many hardware and screen-capture encoders do) for d of virtual time, one
 // frame every 33 ms, and returns the keyframes the peer assembled.
 func keyframesOnPLI(t *testing.T, interval, d time.Duration) (keyframes []time.Time, plis int, p *Peer) {
-	p, s := connected(t, srtp.AEADAES128GCM)
-	p.cfg.KeyframeInterval = interval
+	l, s := connectedLink(t, linkOpts{profile: srtp.AEADAES128GCM, media: RemoteMedia{NACK: true}, config: func(c *Config) { c.KeyframeInterval = interval }})
+	p = l.p
 	frames := ivfFrames(t)
 	var r run
 	asked := true // the PLI of the connection start

@@ -68,9 +68,8 @@ func step(t *testing.T, p *Peer, now time.Time, b []byte, m *media) {
 }
 
 func recordingPeer(t *testing.T) (*Peer, *sender) {
-	p, s := connected(t, srtp.AEADAES128GCM)
-	p.cfg.Record = true
-	return p, s
+	l, s := connectedLink(t, linkOpts{profile: srtp.AEADAES128GCM, config: func(c *Config) { c.Record = true }, media: RemoteMedia{NACK: true}})
+	return l.p, s
 }
 
 // TestAudioReorder: Opus packets leave the peer in sequence order whatever
@@ -277,8 +276,8 @@ func TestNTPTime(t *testing.T) {
 // window (every other pair of packets swapped) and the timeline mapping.
 func BenchmarkHandleOpus(b *testing.B) {
 	mk := func() (*Peer, [][]byte) {
-		p, s := connected(b, srtp.AEADAES128GCM)
-		p.cfg.Record = true
+		l, s := connectedLink(b, linkOpts{profile: srtp.AEADAES128GCM, config: func(c *Config) { c.Record = true }, media: RemoteMedia{NACK: true}})
+		p := l.p
 		var pkts [][]byte
 		for i := 0; i < 4096; i++ {
 			j := i
@@ -295,11 +294,13 @@ func BenchmarkHandleOpus(b *testing.B) {
 	buf := make([]byte, 1500)
 	now := t0
 	b.ReportAllocs()
+	settle()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if i%len(pkts) == 0 && i > 0 {
 			b.StopTimer()
 			p, pkts = mk()
+			settle()
 			b.StartTimer()
 		}
 		n := copy(buf, pkts[i%len(pkts)])

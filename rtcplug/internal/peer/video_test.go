@@ -59,14 +59,16 @@ func (s *sender) packetizeH264(pay *codecs.H264Payloader, au []byte) [][]byte {
 	return pkts
 }
 
-// connectedH264 is connected with an answer that chose H.264.
-func connectedH264(t testing.TB, r sdp.Remote) (*Peer, *sender) {
-	p, s := connected(t, srtp.AEADAES128GCM)
-	r.VideoPT, r.VideoCodec = h264PT, sdp.CodecH264
-	p.remote.VideoPT = h264PT
-	p.setVideoCodec(r)
-	drain(p)
-	return p, s
+// connectedH264 is connected with an answer that chose H.264; edit, when
+// set, changes the answer further.
+func connectedH264(t testing.TB, edit func(r *sdp.Remote)) (*Peer, *sender) {
+	l, s := connectedLink(t, linkOpts{profile: srtp.AEADAES128GCM, media: RemoteMedia{NACK: true}, answer: func(r *sdp.Remote) {
+		r.VideoPT, r.VideoCodec = h264PT, sdp.CodecH264
+		if edit != nil {
+			edit(r)
+		}
+	}})
+	return l.p, s
 }
 
 // keyframeRequests decrypts our RTCP and counts PLIs and FIRs (RFC 5104
@@ -99,7 +101,7 @@ func keyframeRequests(t *testing.T, s *sender, evs []Event, firSeqs *[]uint8) (p
 }
 
 func TestH264ThroughPeer(t *testing.T) {
-	p, s := connectedH264(t, remote())
+	p, s := connectedH264(t, nil)
 	if p.codecName() != CodecH264 {
 		t.Fatal(p.codecName())
 	}
@@ -152,10 +154,10 @@ func TestH264SpropAndFIR(t *testing.T) {
 		})
 		aus[i] = kept
 	}
-	r := remote()
-	r.VideoFmtp = "packetization-mode=1;profile-level-id=64001f;sprop-parameter-sets=" + h264.FormatSprop(sps, pps)
-	r.VideoFIROnly = true
-	p, s := connectedH264(t, r)
+	p, s := connectedH264(t, func(r *sdp.Remote) {
+		r.VideoFmtp = "packetization-mode=1;profile-level-id=64001f;sprop-parameter-sets=" + h264.FormatSprop(sps, pps)
+		r.VideoFIROnly = true
+	})
 
 	var pay codecs.H264Payloader
 	var seqs []uint8
@@ -227,12 +229,11 @@ func TestSetRemoteH264(t *testing.T) {
 // An answer that allows VP8 and H.264: the sender may use either (RFC 3264
 // §5.1), and the peer follows the payload type that arrives.
 func TestVideoFollowsPayloadType(t *testing.T) {
-	p, s := connected(t, srtp.AEADAES128GCM)
-	r := remote()
-	r.VideoCodec = sdp.CodecVP8
-	r.VideoFormats = []sdp.VideoFormat{{PT: 96, Codec: sdp.CodecVP8}, {PT: h264PT, Codec: sdp.CodecH264}}
-	p.setVideoCodec(r)
-	drain(p)
+	l, s := connectedLink(t, linkOpts{profile: srtp.AEADAES128GCM, media: RemoteMedia{NACK: true}, answer: func(r *sdp.Remote) {
+		r.VideoCodec = sdp.CodecVP8
+		r.VideoFormats = []sdp.VideoFormat{{PT: 96, Codec: sdp.CodecVP8}, {PT: h264PT, Codec: sdp.CodecH264}}
+	}})
+	p := l.p
 	var pay codecs.H264Payloader
 	var keys []Event
 	now := t0
@@ -265,11 +266,7 @@ func TestVideoFollowsPayloadType(t *testing.T) {
 func BenchmarkHandleRTPH264(b *testing.B) {
 	aus := h264AUs(b, "h264-high-1280x720-4slices.h264")
 	setup := func() (*Peer, [][]byte) {
-		p, s := connected(b, srtp.AEADAES128GCM)
-		r := remote()
-		r.VideoPT, r.VideoCodec = h264PT, sdp.CodecH264
-		p.remote.VideoPT = h264PT
-		p.setVideoCodec(r)
+		p, s := connectedH264(b, nil)
 		var pay codecs.H264Payloader
 		var pkts [][]byte
 		for i := 1; len(pkts) < 4096; i++ {
@@ -284,11 +281,13 @@ func BenchmarkHandleRTPH264(b *testing.B) {
 	buf := make([]byte, 1500)
 	now := t0
 	b.ReportAllocs()
+	settle()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if i%len(pkts) == 0 && i > 0 {
 			b.StopTimer()
 			p, pkts = setup()
+			settle()
 			b.StartTimer()
 		}
 		n := copy(buf, pkts[i%len(pkts)])
