@@ -275,9 +275,6 @@ type Stats struct {
 	// KeyframeLatency from a keyframe's last packet to its decoded image
 	// (and JPEG written, with WithSnapshotDir).
 	ConnectTime, KeyframeLatency Histogram
-	// UndecodedKeyframes are complete keyframes of a codec without a decoder
-	// yet (H.264): handed to OnKeyframe without an image.
-	UndecodedKeyframes uint64
 	// Keyframes refused before decoding: far too small for the size they
 	// claim (or a size out of range), over the peer's WithSnapshotRate, or
 	// past WithSnapshotDiskLimit; and the bytes of JPEGs written.
@@ -303,8 +300,7 @@ func (p *Plugin) Stats() Stats {
 		VideoPackets: total.VideoPackets, AudioPackets: total.AudioPackets, VideoFrames: total.Frames,
 		LostPackets: total.Lost, PLIs: total.PLIs, NACKs: total.NACKs, Reports: total.Reports,
 		Keyframes: ps.Decoded, Snapshots: ps.Written, DroppedKeyframes: ps.Dropped, FailedKeyframes: ps.Failed,
-		UndecodedKeyframes: ps.NoDecoder,
-		RefusedKeyframes:   ps.Refused, RateLimitedKeyframes: ps.RateLimited, DiskLimitedKeyframes: ps.DiskLimited,
+		RefusedKeyframes: ps.Refused, RateLimitedKeyframes: ps.RateLimited, DiskLimitedKeyframes: ps.DiskLimited,
 		SnapshotBytes: ps.BytesWritten,
 	}
 	p.moreStats(&s, total, recDropped)

@@ -40,7 +40,7 @@ var allowedInternal = map[string][]string{
 	"peer":       {"ice", "dtls", "srtp", "rtp", "rtcp", "vp8", "h264", "stun", "sdp", "wire"},
 	"conference": {"peer", "ice", "stun", "sdp", "dtls", "wire"},
 	"jpeg":       {},
-	"media":      {"vp8", "rtp", "wire", "jpeg"},
+	"media":      {"vp8", "h264dec", "rtp", "wire", "jpeg"},
 	"record":     {},
 	"udpmux":     {"conference", "peer", "discover", "ice", "stun", "dtls", "srtp", "rtp", "rtcp", "vp8", "sdp", "media", "wire"},
 }
