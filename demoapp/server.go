@@ -80,6 +80,9 @@ func newApp(ctx context.Context, cfg config, logger zerolog.Logger) (*app, error
 	if cfg.STUN != "" {
 		opts = append(opts, rtcplug.WithSTUNServer(cfg.STUN))
 	}
+	if cfg.RecordDir != "" {
+		opts = append(opts, rtcplug.WithRecordDir(cfg.RecordDir))
+	}
 	a.plugin, err = rtcplug.Mount(a.router, opts...)
 	if err != nil {
 		root.Close()
