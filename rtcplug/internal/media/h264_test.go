@@ -369,3 +369,28 @@ func BenchmarkKeyframeToJPEG(b *testing.B) {
 		})
 	}
 }
+
+// FuzzCheckH264Keyframe: any bytes; an admitted frame has a size in range
+// and meets the length rule, and decoding it never panics.
+func FuzzCheckH264Keyframe(f *testing.F) {
+	// A small real IDR (150x100, libx264 baseline); the 640x480 samples are
+	// too large for the fuzzer's mutator to make progress on.
+	if b, err := os.ReadFile(filepath.Join("..", "h264dec", "testdata", "baseline.264")); err == nil {
+		f.Add(firstIDR(f, b, false))
+	}
+	f.Add(append(h264SPS(4096, 2304), make([]byte, 30)...))
+	f.Add(append(h264SPS(64, 48), 0, 0, 0, 1, 0x68, 0xce, 0x38, 0x80, 0, 0, 0, 1, 0x65, 0x88, 0x84, 0x00))
+	var d h264dec.Decoder
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w, h, err := CheckH264Keyframe(b)
+		if err != nil {
+			return
+		}
+		if w < 1 || h < 1 || w*h > MaxPixels || len(b) < MinH264KeyframeBytes(w, h) {
+			t.Fatalf("admitted %dx%d in %d bytes", w, h, len(b))
+		}
+		if _, err := decodeH264With(&d, b); errors.Is(err, errH264Panic) {
+			t.Fatal(err)
+		}
+	})
+}
