@@ -8,10 +8,11 @@
 //	)
 //
 // Browsers signal over a WebSocket (default path /ws) and send media to one
-// UDP port (default 15000) shared by every peer. Each VP8 keyframe is decoded
-// off the packet path and written as a JPEG and/or handed to OnKeyframe.
-// Everything below this package (STUN, ICE-lite, DTLS 1.2, SRTP, RTP/RTCP,
-// SDP, VP8) is implemented in rtcplug/internal on the standard library.
+// UDP port (default 15000) shared by every peer. Each VP8 or H.264 keyframe
+// is decoded off the packet path and written as a JPEG and/or handed to
+// OnKeyframe. Everything below this package (STUN, ICE-lite, DTLS 1.2, SRTP,
+// RTP/RTCP, SDP, VP8 and H.264 depacketizing, the H.264 intra decoder) is
+// implemented in rtcplug/internal on the standard library.
 package rtcplug
 
 import (
