@@ -80,8 +80,8 @@ func decodeH264With(d *h264dec.Decoder, frame []byte) (img *image.YCbCr, err err
 			img, err = nil, fmt.Errorf("%w: %v", errH264Panic, r)
 		}
 	}()
-	if _, _, err := CheckH264Keyframe(frame); err != nil {
-		return nil, err
-	}
+	// Submit has checked the frame (CheckH264Keyframe); h264dec bounds the
+	// picture by the level limits itself. Not checking again keeps the
+	// worker's path free of allocations (PeekSize allocates one SPS).
 	return d.Decode(frame)
 }
