@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"image"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -41,21 +44,26 @@ const preferH264 = `(() => {
 	return true;
 })()`
 
-// sentCodec is the codec of the browser's outgoing video and its packets.
+// sentCodec is the codec of the browser's outgoing video, its packets and
+// the size of the frames it encodes.
 type sentCodec struct {
 	MimeType string `json:"mimeType"`
 	Packets  int64  `json:"packets"`
 	Formats  int    `json:"formats"`
+	Width    int    `json:"width"`
+	Height   int    `json:"height"`
 }
 
 const readSentCodec = `(async () => {
 	const pc = window.rtcplugDemo && window.rtcplugDemo.pc();
-	const out = { mimeType: '', packets: 0, formats: window.rtcplugH264Formats || 0 };
+	const out = { mimeType: '', packets: 0, formats: window.rtcplugH264Formats || 0, width: 0, height: 0 };
 	if (!pc) return out;
 	const stats = await pc.getStats();
 	stats.forEach((r) => {
 		if (r.type === 'outbound-rtp' && r.kind === 'video') {
 			out.packets += r.packetsSent || 0;
+			out.width = r.frameWidth || out.width;
+			out.height = r.frameHeight || out.height;
 			const c = stats.get(r.codecId);
 			if (c) out.mimeType = c.mimeType;
 		}
@@ -64,12 +72,14 @@ const readSentCodec = `(async () => {
 })()`
 
 // browserH264: Chromium sends H.264 from its fake camera (chosen with
-// setCodecPreferences); the server depacketizes it and counts the keyframes,
-// which have no image yet (the H.264 decoder is a separate piece of work).
+// setCodecPreferences); the server depacketizes and decodes it: a JPEG of
+// the size Chromium encodes lands under the peer's directory, and the
+// recording is a recording.mp4.
 func browserH264(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), subtestTimeout)
 	defer cancel()
-	e := startDemo(t)
+	rec := t.TempDir()
+	e := startDemo(t, func(c *config) { c.RecordDir = rec })
 	bctx := e.openBrowser(t, ctx, "")
 	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](preferH264)); err != nil {
 		t.Fatalf("prefer H.264 in the page: %v", err)
@@ -79,9 +89,11 @@ func browserH264(t *testing.T) {
 	}
 	clicked := time.Now()
 	var sent sentCodec
+	var jpegPath, mp4 string
+	var jpegSize image.Point
 	for {
 		if time.Since(clicked) > connectDeadline || ctx.Err() != nil {
-			t.Fatalf("after %v: browser sends %+v; plugin %+v", connectDeadline, sent, e.a.plugin.Stats())
+			t.Fatalf("after %v: browser sends %+v; plugin %+v; JPEG %q", connectDeadline, sent, e.a.plugin.Stats(), jpegPath)
 		}
 		st, err := chromedp.Run(bctx, chromedp.Evaluate[pageState](readPage))
 		if err != nil {
@@ -100,18 +112,43 @@ func browserH264(t *testing.T) {
 				skipOrFail(t, "this Chromium offers no H.264 formats")
 			}
 		}
-		// A keyframe and a second of frames after it.
-		if s := e.a.plugin.Stats(); st.Peer == "connected" && s.UndecodedKeyframes > 0 && s.VideoFrames >= 30 && sent.MimeType != "" {
+		// Chromium may start below the camera's size and scale up as its
+		// bandwidth estimate grows: wait for a JPEG of the size it sends now.
+		if validName.MatchString(st.PeerID) && sent.Width > 0 {
+			jpegPath, jpegSize = jpegOfSize(t, filepath.Join(e.out, "defaultConference", st.PeerID, "*.jpg"), sent.Width, sent.Height)
+			mp4 = filepath.Join(rec, "defaultConference", st.PeerID, "recording.mp4")
+		}
+		// A decoded keyframe, a second of frames and the recording begun.
+		if s := e.a.plugin.Stats(); st.Peer == "connected" && jpegPath != "" && s.VideoFrames >= 30 && sent.MimeType != "" && nonEmpty(mp4) {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
 	s := e.a.plugin.Stats()
 	t.Logf("after %v: the browser sends %s (%d packets, %d H.264 formats preferred); the server assembled %d frames, "+
-		"%d H.264 keyframes (no decoder yet), %d decoded keyframes, sent %d PLIs",
+		"%d decoded keyframes, sent %d PLIs",
 		time.Since(clicked).Round(time.Millisecond), sent.MimeType, sent.Packets, sent.Formats, s.VideoFrames,
-		s.UndecodedKeyframes, s.Keyframes, s.PLIs)
-	if sent.MimeType != "video/H264" || s.Keyframes != 0 || s.Snapshots != 0 || s.FailedKeyframes != 0 {
-		t.Errorf("browser %+v, plugin %+v: want H.264 frames and keyframes, no decode attempts", sent, s)
+		s.Keyframes, s.PLIs)
+	if sent.MimeType != "video/H264" || s.Keyframes == 0 || s.FailedKeyframes != 0 {
+		t.Errorf("browser %+v, plugin %+v: want H.264 frames and decoded keyframes", sent, s)
 	}
+	t.Logf("%s decodes to %dx%d, the size the browser encodes; %s is written", jpegPath, jpegSize.X, jpegSize.Y, mp4)
+}
+
+// jpegOfSize returns a file matching pattern that decodes as a w x h JPEG.
+func jpegOfSize(t *testing.T, pattern string, w, h int) (string, image.Point) {
+	t.Helper()
+	files, _ := filepath.Glob(pattern)
+	for _, f := range files {
+		if p, sz := decodedJPEG(t, f); p != "" && sz == image.Pt(w, h) {
+			return p, sz
+		}
+	}
+	return "", image.Point{}
+}
+
+// nonEmpty reports whether path is a file with something in it.
+func nonEmpty(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() > 0
 }

@@ -244,9 +244,12 @@ type demoEnv struct {
 
 // startDemo starts the demo server; its cleanup stops it and prints the logs
 // (all of them when the test failed).
-func startDemo(t *testing.T) *demoEnv {
+func startDemo(t *testing.T, change ...func(*config)) *demoEnv {
 	e := &demoEnv{out: t.TempDir()}
 	cfg := config{HTTPAddr: "127.0.0.1:0", UDPPort: 0, OutputDir: e.out, LogLevel: zerolog.DebugLevel}
+	for _, c := range change {
+		c(&cfg)
+	}
 	logger := zerolog.New(zerolog.ConsoleWriter{Out: &e.serverLog, NoColor: true, TimeFormat: time.TimeOnly}).
 		Level(cfg.LogLevel).With().Timestamp().Logger()
 	ctx, stop := context.WithCancel(context.Background())

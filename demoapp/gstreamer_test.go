@@ -4,8 +4,8 @@ package main
 
 // The GStreamer test: webrtcbin (libnice, OpenSSL, libsrtp2) sends
 // videotestsrc as VP8 and audiotestsrc as Opus to the demo server, once as a
-// WHIP client and once through the WebSocket signaling, driven by
-// testdata/gst_sender.py. Like the browsers it runs in a network namespace
+// WHIP client and once through the WebSocket signaling, and as H.264 from
+// x264enc over WHIP, driven by testdata/gst_sender.py. Like the browsers it runs in a network namespace
 // of its own with loopback and the test's TEST-NET-1 veth.
 
 import (
@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug"
 )
 
 const (
@@ -69,23 +71,45 @@ func TestGStreamer(t *testing.T) {
 	} else {
 		t.Logf("%s", strings.TrimSpace(string(out)))
 	}
-	t.Run("whip", func(t *testing.T) { gstRun(t, "whip", registry) })
-	t.Run("ws", func(t *testing.T) { gstRun(t, "ws", registry) })
+	t.Run("whip", func(t *testing.T) { gstRun(t, "whip", "vp8", registry) })
+	t.Run("ws", func(t *testing.T) { gstRun(t, "ws", "vp8", registry) })
+	t.Run("whip-h264", func(t *testing.T) {
+		check := exec.Command(gstPython, "-c", gstCheckH264)
+		check.Env = append(os.Environ(), "GST_REGISTRY="+registry)
+		if out, err := check.CombinedOutput(); err != nil {
+			skipOrFail(t, "x264enc is missing (apt-get install gstreamer1.0-plugins-ugly): %v\n%s", err, out)
+		}
+		gstRun(t, "whip", "h264", registry)
+	})
 }
+
+// gstCheckH264 looks up the H.264 elements (x264enc is in plugins-ugly).
+const gstCheckH264 = `import gi
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst
+Gst.init(None)
+missing = [e for e in ("x264enc", "rtph264pay") if Gst.ElementFactory.find(e) is None]
+if missing: raise SystemExit("missing GStreamer elements: " + " ".join(missing))
+`
 
 // gstRun streams until a JPEG of gstSize is on disk, then closes the
 // script's stdin, which ends the session (WHIP DELETE or LeaveConference).
-func gstRun(t *testing.T, mode, registry string) {
+// codec is the script's --codec; for h264 the peer must have received
+// H.264 (and nothing else), so the JPEG was decoded from it.
+func gstRun(t *testing.T, mode, codec, registry string) {
 	ctx, cancel := context.WithTimeout(t.Context(), gstTimeout)
 	defer cancel()
 	e := startDemo(t)
 	conference := "gstreamer-" + mode
+	if codec != "vp8" {
+		conference += "-" + codec
+	}
 	url := e.url + "whip/" + conference
 	if mode == "ws" {
 		url = "ws" + strings.TrimPrefix(e.url, "http") + "ws"
 	}
 	cmd := exec.Command(gstPython, gstScript, mode, url, "--conference", conference,
-		"--width", fmt.Sprint(gstSize.X), "--height", fmt.Sprint(gstSize.Y))
+		"--width", fmt.Sprint(gstSize.X), "--height", fmt.Sprint(gstSize.Y), "--codec", codec)
 	cmd.Env = append(os.Environ(), "GST_DEBUG=2", "GST_REGISTRY="+registry)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -117,6 +141,16 @@ func gstRun(t *testing.T, mode, registry string) {
 	case mode != "ws" && strings.Contains(output(), "peer "+peer):
 		// The WHIP Location carries the session's secret, never the public peer id.
 		t.Errorf("the WHIP Location names the peer id %s", peer)
+	}
+	want := map[string]string{"vp8": rtcplug.CodecVP8, "h264": rtcplug.CodecH264}[codec]
+	got := "no peer " + peer
+	for _, p := range e.a.plugin.Peers() {
+		if p.ID == peer {
+			got = p.VideoCodec
+		}
+	}
+	if got != want {
+		t.Errorf("the peer receives %q, the sender sends %s", got, want)
 	}
 	// Opus goes through the same transport; its counter lags a little.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {

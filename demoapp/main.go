@@ -36,6 +36,7 @@ type config struct {
 	PublicIPs []netip.Addr // -public-ip: extra addresses to advertise (NAT 1:1, Docker host)
 	STUN      string       // -stun: host:port of a STUN server to learn the public address
 	OutputDir string       // -output: keyframe JPEGs land in <output>/<conference>/<peer>/
+	RecordDir string       // -record: one recording per peer under <record>/<conference>/<peer>/; "" = none
 	LogLevel  zerolog.Level
 	TLS       bool   // -tls: HTTPS with a self-signed certificate made at start
 	TLSCert   string // -tls-cert and -tls-key: HTTPS with the given certificate
@@ -80,6 +81,7 @@ var envFlags = [][2]string{
 	{"public-ip", "RTCPLUG_PUBLIC_IPS"},
 	{"stun", "RTCPLUG_STUN"},
 	{"output", "RTCPLUG_OUTPUT"},
+	{"record", "RTCPLUG_RECORD"},
 	{"log-level", "RTCPLUG_LOG_LEVEL"},
 	{"tls", "RTCPLUG_TLS"},
 	{"tls-cert", "RTCPLUG_TLS_CERT"},
@@ -104,6 +106,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Var(ips, "public-ip", "an `address` to advertise as an extra ICE candidate, for example the LAN or NAT address\nof this machine; repeat the flag or give a comma-separated list")
 	fs.StringVar(&cfg.STUN, "stun", "", "`host:port` of a STUN server to learn the public address (default none)")
 	fs.StringVar(&cfg.OutputDir, "output", "output", "`directory` for the keyframe JPEGs, as <dir>/<conference>/<peer>/keyframe-000001.jpg")
+	fs.StringVar(&cfg.RecordDir, "record", "", "`directory` for one playable recording per peer (recording.webm for VP8,\nrecording.mp4 for H.264, with the audio), as <dir>/<conference>/<peer>/ (default none)")
 	fs.StringVar(&level, "log-level", "info", "`level` of the log: debug, info, warn or error (debug narrates every protocol step)")
 	fs.BoolVar(&cfg.TLS, "tls", false, "serve HTTPS with a self-signed certificate made at start (browsers allow the camera\nonly on https or localhost); its SHA-256 fingerprint is logged")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate `file` to serve HTTPS with (needs -tls-key)")

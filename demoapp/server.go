@@ -92,6 +92,9 @@ func newApp(ctx context.Context, cfg config, logger zerolog.Logger) (*app, error
 	if cl != nil {
 		opts = append(opts, rtcplug.WithCluster(cl.cluster))
 	}
+	if cfg.RecordDir != "" {
+		opts = append(opts, rtcplug.WithRecordDir(cfg.RecordDir))
+	}
 	a.plugin, err = rtcplug.Mount(a.router, opts...)
 	if err != nil {
 		cl.close()

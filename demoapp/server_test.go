@@ -261,7 +261,7 @@ func TestParseConfig(t *testing.T) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, s := range []string{"-http", "RTCPLUG_HTTP", "-udp-port", "RTCPLUG_UDP_PORT", "-public-ip", "RTCPLUG_PUBLIC_IPS",
-		"-stun", "RTCPLUG_STUN", "-output", "RTCPLUG_OUTPUT", "-log-level", "RTCPLUG_LOG_LEVEL", "-tls", "-tls-cert", "-tls-key", "-whip-token", "RTCPLUG_WHIP_TOKEN"} {
+		"-stun", "RTCPLUG_STUN", "-output", "RTCPLUG_OUTPUT", "-record", "RTCPLUG_RECORD", "-log-level", "RTCPLUG_LOG_LEVEL", "-tls", "-tls-cert", "-tls-key", "-whip-token", "RTCPLUG_WHIP_TOKEN"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("-h does not mention %s", s)
 		}

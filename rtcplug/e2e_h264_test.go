@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -70,6 +72,7 @@ type h264Sender struct {
 	video     *webrtc.TrackLocalStaticSample
 	audio     *webrtc.TrackLocalStaticSample
 	connected chan struct{}
+	location  string // the WHIP session's resource
 }
 
 // newH264Sender builds the sender. fmtp, when set, is the H.264 format it
@@ -156,8 +159,10 @@ func (s *h264Sender) waitConnected(t *testing.T) {
 }
 
 // stream sends the access units in real time (30 fps), with silence-free
-// Opus beside them.
-func (s *h264Sender) stream(t *testing.T, aus [][]byte) {
+// Opus beside them, and returns how long that took.
+func (s *h264Sender) stream(t *testing.T, aus [][]byte) (streamed time.Duration) {
+	start := time.Now()
+	defer func() { streamed = time.Since(start) }()
 	p := &pionPeer{audio: s.audio}
 	d := time.Duration(len(aus)) * time.Second / 30
 	var wg sync.WaitGroup
@@ -172,10 +177,11 @@ func (s *h264Sender) stream(t *testing.T, aus [][]byte) {
 	for _, au := range aus {
 		if err := s.video.WriteSample(media.Sample{Data: au, Duration: time.Second / 30}); err != nil {
 			t.Error(err)
-			return
+			return 0
 		}
 		<-tick.C
 	}
+	return 0
 }
 
 // whip posts the sender's offer and applies the answer.
@@ -197,40 +203,44 @@ func (s *h264Sender) whip(t *testing.T, url string) (answer string) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST: %d %s", resp.StatusCode, b)
 	}
+	s.location = resp.Header.Get("Location")
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(b)}); err != nil {
 		t.Fatalf("pion refused our answer: %v\n%s", err, b)
 	}
 	return string(b)
 }
 
-// checkH264Keyframes: keyframes arrived, were counted, and reached
-// OnKeyframe as H.264 without an image (no H.264 decoder yet).
+// checkH264Keyframes: keyframes arrived, were decoded, and reached
+// OnKeyframe as H.264 images.
 func checkH264Keyframes(t *testing.T, s *server, conf string, min int) {
 	t.Helper()
 	waitFor(t, "H.264 keyframes", 10*time.Second, func() bool { return len(s.keyframesOf(conf, "")) >= min })
 	for _, k := range s.keyframesOf(conf, "") {
-		if k.Codec != rtcplug.CodecH264 || k.Image != nil || k.Path != "" {
+		if k.Codec != rtcplug.CodecH264 || k.Image == nil {
 			t.Fatalf("keyframe %+v", k)
 		}
 	}
 	st := s.plugin.Stats()
 	t.Logf("stats %+v", st)
-	if st.UndecodedKeyframes < uint64(min) || st.Keyframes != 0 || st.FailedKeyframes != 0 || st.VideoFrames < 60 || len(s.files()) != 0 {
+	if st.Keyframes < uint64(min) || st.FailedKeyframes != 0 || st.VideoFrames < 60 {
 		t.Fatalf("stats %+v, files %v", st, s.files())
 	}
 }
 
 // TestWHIPH264: pion with default settings offers H.264 alone over WHIP, as
-// OBS does; each sample streams in, the plugin answers with the offer's
-// profile, and the keyframes are counted and handed on. The high-profile
-// sample has its parameter sets only in sprop-parameter-sets.
+// OBS does; each sample streams in with Opus, the plugin answers with the
+// offer's profile, and the keyframes are decoded: each OnKeyframe image is
+// one of ffmpeg's decodes of the file exactly, each JPEG close to it; the
+// recording is one MP4 with both streams. The high-profile sample has its
+// parameter sets only in sprop-parameter-sets.
 func TestWHIPH264(t *testing.T) {
 	for _, tc := range []struct {
 		name, path, profile string
 		outOfBand           bool
+		w, h                int
 	}{
-		{"constrained-baseline-640x480", h264Baseline, "42e01f", false},
-		{"high-1280x720-4-slices-sprop", h264High, "64001f", true},
+		{"constrained-baseline-640x480", h264Baseline, "42e01f", false, 640, 480},
+		{"high-1280x720-4-slices-sprop", h264High, "64001f", true, 1280, 720},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			aus, sprop := h264Sample(t, tc.path, tc.outOfBand)
@@ -238,7 +248,9 @@ func TestWHIPH264(t *testing.T) {
 			if sprop != "" {
 				fmtp += ";sprop-parameter-sets=" + sprop
 			}
-			s := newServer(t)
+			needFFprobe(t)
+			rec := t.TempDir()
+			s := newServer(t, rtcplug.WithRecordDir(rec))
 			snd := newH264Sender(t, fmtp, false)
 			answer := snd.whip(t, s.http.URL+"/whip/h264")
 			if !strings.Contains(answer, " H264/90000\r\n") || !strings.Contains(answer, "profile-level-id="+tc.profile) ||
@@ -246,8 +258,14 @@ func TestWHIPH264(t *testing.T) {
 				t.Fatalf("answer:\n%s", answer)
 			}
 			snd.waitConnected(t)
-			snd.stream(t, aus)
+			streamed := snd.stream(t, aus)
 			checkH264Keyframes(t, s, "h264", 3)
+			checkH264Images(t, s, "h264", tc.path, tc.w, tc.h)
+			peerID := path.Base(snd.location)
+			frames := s.plugin.Stats().VideoFrames
+			whipDelete(t, s.http.URL+snd.location)
+			waitFor(t, "peer gone", 10*time.Second, func() bool { return s.plugin.Stats().Peers == 0 })
+			checkH264Recording(t, filepath.Join(rec, "h264", peerID, "recording.mp4"), tc.w, tc.h, frames, streamed)
 		})
 	}
 }
@@ -291,10 +309,24 @@ func TestWHIPH264OnlyHost(t *testing.T) {
 
 // TestWebSocketH264: pion answers the default /ws offer (VP8 first, H.264
 // second) with an H.264 track; the answer keeps both and pion sends H.264,
-// which the peer follows.
+// which the peer follows: images as over WHIP, and recording.mp4 with Opus.
 func TestWebSocketH264(t *testing.T) {
-	aus, _ := h264Sample(t, h264Baseline, false)
-	s := newServer(t)
+	for _, tc := range []struct {
+		name, path string
+		w, h       int
+	}{
+		{"constrained-baseline-640x480", h264Baseline, 640, 480},
+		{"high-1280x720-4-slices", h264High, 1280, 720},
+	} {
+		t.Run(tc.name, func(t *testing.T) { webSocketH264(t, tc.path, tc.w, tc.h) })
+	}
+}
+
+func webSocketH264(t *testing.T, sample string, width, height int) {
+	needFFprobe(t)
+	aus, _ := h264Sample(t, sample, false)
+	rec := t.TempDir()
+	s := newServer(t, rtcplug.WithRecordDir(rec))
 	w := dial(t, s.wsURL())
 	w.send("JoinConference", map[string]string{"conferenceName": "wsh264"})
 	env := w.next("SdpOffer")
@@ -319,6 +351,40 @@ func TestWebSocketH264(t *testing.T) {
 	w.send("SdpAnswer", map[string]string{"sdp": snd.pc.LocalDescription().SDP})
 	snd.waitConnected(t)
 	w.waitState("connected", 10*time.Second)
-	snd.stream(t, aus)
+	streamed := snd.stream(t, aus)
 	checkH264Keyframes(t, s, "wsh264", 3)
+	checkH264Images(t, s, "wsh264", sample, width, height)
+	ks := s.keyframesOf("wsh264", "")
+	frames := s.plugin.Stats().VideoFrames
+	w.send("LeaveConference", nil)
+	w.waitState("closed", 10*time.Second)
+	waitFor(t, "peer gone", 10*time.Second, func() bool { return s.plugin.Stats().Peers == 0 })
+	checkH264Recording(t, filepath.Join(rec, "wsh264", ks[0].Peer, "recording.mp4"), width, height, frames, streamed)
+}
+
+// whipDelete ends a WHIP session.
+func whipDelete(t *testing.T, url string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodDelete, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("DELETE %s: %d", url, resp.StatusCode)
+	}
+}
+
+// checkH264Recording: recording.mp4 holds one H.264 stream of w x h and one
+// Opus stream and plays as long as what was sent. pion paces by a
+// wall-clock ticker, which a loaded machine slows: the recording follows
+// the sender reports, so its length lies near the frames' RTP span or the
+// time streamed (see TestRecording).
+func checkH264Recording(t *testing.T, path string, w, h int, frames uint64, streamed time.Duration) {
+	t.Helper()
+	checkRecordingOf(t, path, "h264", w, h, []time.Duration{time.Duration(frames) * time.Second / 30, streamed}, int(frames)*9/10)
 }

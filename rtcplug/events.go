@@ -11,9 +11,8 @@ type Keyframe struct {
 	Identity         string    // what WithAuthorize returned for the peer
 	Time             time.Time // when the frame was complete
 	Width, Height    int
-	// Image is the decoded picture, owned by the callback and never reused
-	// by the plugin. Nil for H.264 until its decoder exists (then Width,
-	// Height and Path are empty too).
+	// Image is the decoded picture (VP8 or H.264), owned by the callback
+	// and never reused by the plugin.
 	Image *image.YCbCr
 	Path  string // the JPEG written, "" without WithSnapshotDir
 	Codec string // CodecVP8 or CodecH264

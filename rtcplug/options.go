@@ -409,8 +409,7 @@ const (
 // preference (default "VP8", "H264"). The /ws offer lists them in this order
 // and the browser picks; a WHIP answer takes the first of them the sender
 // offers. Names are "VP8" and "H264" (case-insensitive); at least one, each
-// once. H.264 keyframes are counted and handed to OnKeyframe, without an
-// image for now.
+// once. Keyframes of both give images and JPEGs.
 func WithVideoCodecs(codecs ...string) Option {
 	return func(c *config) error {
 		if len(codecs) == 0 {

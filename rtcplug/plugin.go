@@ -8,10 +8,11 @@
 //	)
 //
 // Browsers signal over a WebSocket (default path /ws) and send media to one
-// UDP port (default 15000) shared by every peer. Each VP8 keyframe is decoded
-// off the packet path and written as a JPEG and/or handed to OnKeyframe.
-// Everything below this package (STUN, ICE-lite, DTLS 1.2, SRTP, RTP/RTCP,
-// SDP, VP8) is implemented in rtcplug/internal on the standard library.
+// UDP port (default 15000) shared by every peer. Each VP8 or H.264 keyframe
+// is decoded off the packet path and written as a JPEG and/or handed to
+// OnKeyframe. Everything below this package (STUN, ICE-lite, DTLS 1.2, SRTP,
+// RTP/RTCP, SDP, VP8 and H.264 depacketizing, the H.264 intra decoder) is
+// implemented in rtcplug/internal on the standard library.
 package rtcplug
 
 import (
@@ -291,9 +292,6 @@ type Stats struct {
 	// KeyframeLatency from a keyframe's last packet to its decoded image
 	// (and JPEG written, with WithSnapshotDir).
 	ConnectTime, KeyframeLatency Histogram
-	// UndecodedKeyframes are complete keyframes of a codec without a decoder
-	// yet (H.264): handed to OnKeyframe without an image.
-	UndecodedKeyframes uint64
 	// Keyframes refused before decoding: far too small for the size they
 	// claim (or a size out of range), over the peer's WithSnapshotRate, or
 	// past WithSnapshotDiskLimit; and the bytes of JPEGs written.
@@ -319,8 +317,7 @@ func (p *Plugin) Stats() Stats {
 		VideoPackets: total.VideoPackets, AudioPackets: total.AudioPackets, VideoFrames: total.Frames,
 		LostPackets: total.Lost, PLIs: total.PLIs, NACKs: total.NACKs, Reports: total.Reports,
 		Keyframes: ps.Decoded, Snapshots: ps.Written, DroppedKeyframes: ps.Dropped, FailedKeyframes: ps.Failed,
-		UndecodedKeyframes: ps.NoDecoder,
-		RefusedKeyframes:   ps.Refused, RateLimitedKeyframes: ps.RateLimited, DiskLimitedKeyframes: ps.DiskLimited,
+		RefusedKeyframes: ps.Refused, RateLimitedKeyframes: ps.RateLimited, DiskLimitedKeyframes: ps.DiskLimited,
 		SnapshotBytes: ps.BytesWritten,
 	}
 	p.moreStats(&s, total, recDropped)

@@ -29,6 +29,13 @@ func needFFprobe(t *testing.T) {
 // ffmpeg decodes it all without an error.
 func checkRecording(t *testing.T, path string, sent []time.Duration, minFrames int) {
 	t.Helper()
+	checkRecordingOf(t, path, "vp8", 640, 480, sent, minFrames)
+}
+
+// checkRecordingOf is checkRecording for a video stream of codec (ffprobe's
+// codec_name) and size w x h.
+func checkRecordingOf(t *testing.T, path, codec string, w, h int, sent []time.Duration, minFrames int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-count_frames",
@@ -55,7 +62,7 @@ func checkRecording(t *testing.T, path string, sent []time.Duration, minFrames i
 	var video, audio int
 	for _, s := range p.Streams {
 		switch {
-		case s.CodecType == "video" && s.CodecName == "vp8" && s.Width == 640 && s.Height == 480:
+		case s.CodecType == "video" && s.CodecName == codec && s.Width == w && s.Height == h:
 			video++
 			if n, _ := strconv.Atoi(s.NbReadFrames); n < minFrames {
 				t.Fatalf("%d video frames", n)

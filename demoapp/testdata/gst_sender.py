@@ -1,16 +1,20 @@
 #!/usr/bin/python3
 """A GStreamer webrtcbin sender for the demo server, used by gstreamer_test.go.
 
-    gst_sender.py whip http://HOST:PORT/whip/CONFERENCE [--width W --height H] [--no-audio]
+    gst_sender.py whip http://HOST:PORT/whip/CONFERENCE [--width W --height H] [--no-audio] [--codec vp8|h264]
     gst_sender.py ws ws://HOST:PORT/ws --conference CONFERENCE [...]
 
-It streams videotestsrc as VP8 (and audiotestsrc as Opus) with webrtcbin, as a
+It streams videotestsrc as VP8 or, with --codec h264 (WHIP only), as H.264
+from x264enc (and audiotestsrc as Opus) with webrtcbin, as a
 WHIP client (RFC 9725: it offers, the server answers) or as a client of the
 server's WebSocket signaling (the server offers, it answers). It prints one
 line per event on stdout ("peer ID", "connection-state STATE", "error TEXT")
 and ends the session cleanly (WHIP DELETE, or LeaveConference) when its stdin
 closes. Every element keeps GStreamer's defaults except what a live sender
-needs: live sources and the encoder's realtime deadline.
+needs: live sources and the encoder's realtime deadline (vp8enc deadline=1);
+for x264enc, tune=zerolatency (no frame-delaying lookahead or B-frames) and
+key-int-max (a keyframe a second), the settings a live WHIP sender such as
+OBS uses.
 """
 
 import argparse
@@ -39,14 +43,21 @@ def say(*words):
     print(*words, flush=True)
 
 
-def pipeline(video_pt, audio_pt, width, height):
+# The video encoders and payloaders per --codec.
+ENCODERS = {
+    "vp8": "vp8enc deadline=1 ! rtpvp8pay pt={pt} "
+           "! application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload={pt}",
+    "h264": "x264enc tune=zerolatency key-int-max=30 ! rtph264pay pt={pt} "
+            "! application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload={pt}",
+}
+
+
+def pipeline(video_pt, audio_pt, width, height, codec="vp8"):
     """The sending pipeline; audio_pt None leaves audio out."""
     desc = (
         "webrtcbin name=webrtc bundle-policy=max-bundle "
         f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate=30/1 "
-        "! videoconvert ! queue ! vp8enc deadline=1 "
-        f"! rtpvp8pay pt={video_pt} ! application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload={video_pt} "
-        "! webrtc. "
+        "! videoconvert ! queue ! " + ENCODERS[codec].format(pt=video_pt) + " ! webrtc. "
     )
     if audio_pt is not None:
         desc += (
@@ -129,7 +140,7 @@ def on_stdin_eof(callback):
 
 
 def run_whip(args):
-    pipe, webrtc = pipeline(96, None if args.no_audio else 111, args.width, args.height)
+    pipe, webrtc = pipeline(96, None if args.no_audio else 111, args.width, args.height, args.codec)
     loop = GLib.MainLoop()
     failed = []
     watch(pipe, webrtc, loop, failed)
@@ -295,7 +306,10 @@ def main():
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
     p.add_argument("--no-audio", action="store_true")
+    p.add_argument("--codec", choices=sorted(ENCODERS), default="vp8")
     args = p.parse_args()
+    if args.mode == "ws" and args.codec != "vp8":
+        p.error("ws mode answers the server's VP8 format only")
     Gst.init(None)
     say("gstreamer", Gst.version_string())
     failed = run_whip(args) if args.mode == "whip" else run_ws(args)

@@ -96,16 +96,14 @@ func New(p Source) *Collector {
 		func(s *rtcplug.Stats) uint64 { return s.DroppedKeyframes })
 	add("keyframes_failed_total", "Keyframes that failed to decode or to be written.",
 		func(s *rtcplug.Stats) uint64 { return s.FailedKeyframes })
-	add("keyframes_refused_total", "Keyframes refused before decoding, by reason.",
-		func(s *rtcplug.Stats) uint64 { return s.RefusedKeyframes }, "reason", "implausible")
-	add("keyframes_refused_total", "Keyframes refused before decoding, by reason.",
-		func(s *rtcplug.Stats) uint64 { return s.RateLimitedKeyframes }, "reason", "rate")
-	add("keyframes_refused_total", "Keyframes refused before decoding, by reason.",
-		func(s *rtcplug.Stats) uint64 { return s.DiskLimitedKeyframes }, "reason", "disk")
-	add("snapshot_written_bytes_total", "Bytes of keyframe JPEGs written.",
+	add("keyframes_refused_total", "Keyframes refused before decoding: too small for the size they claim, or a size out of range.",
+		func(s *rtcplug.Stats) uint64 { return s.RefusedKeyframes })
+	add("keyframes_rate_limited_total", "Keyframes not decoded because the peer was over its snapshot rate.",
+		func(s *rtcplug.Stats) uint64 { return s.RateLimitedKeyframes })
+	add("keyframes_disk_limited_total", "Keyframes not written because the snapshot disk budget was spent.",
+		func(s *rtcplug.Stats) uint64 { return s.DiskLimitedKeyframes })
+	add("snapshot_bytes_total", "Bytes of keyframe JPEGs written.",
 		func(s *rtcplug.Stats) uint64 { return s.SnapshotBytes })
-	add("keyframes_undecoded_total", "Keyframes of a codec without an image decoder, handed on without an image.",
-		func(s *rtcplug.Stats) uint64 { return s.UndecodedKeyframes })
 	add("callbacks_dropped_total", "Host callback calls dropped because the callback fell behind.",
 		func(s *rtcplug.Stats) uint64 { return s.DroppedPeerStates }, "callback", "peer_state")
 	add("callbacks_dropped_total", "Host callback calls dropped because the callback fell behind.",

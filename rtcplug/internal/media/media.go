@@ -1,6 +1,6 @@
-// Package media turns VP8 keyframes into images and files, off the packet
-// path: a bounded pool of workers decodes each keyframe with
-// golang.org/x/image/vp8, writes it as a JPEG (rtcplug/internal/jpeg;
+// Package media turns VP8 and H.264 keyframes into images and files, off the
+// packet path: a bounded pool of workers decodes each keyframe with
+// golang.org/x/image/vp8 or rtcplug/internal/h264dec, writes it as a JPEG (rtcplug/internal/jpeg;
 // atomically: temp file, then rename) and hands the image to a callback.
 // Snapshots are what gives way under load, never packets: a keyframe is
 // refused before decoding when it is far too small for the size it claims,
@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/image/vp8"
 
+	"github.com/nutsbolts/webrtc/rtcplug/internal/h264dec"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/jpeg"
 )
 
@@ -104,11 +105,9 @@ type Config struct {
 // Stats counts the pool's work.
 type Stats struct {
 	Decoded, Written, Dropped, Failed uint64
-	// NoDecoder counts keyframes of a codec without a decoder here (H.264):
-	// handed to OnResult without an image.
-	NoDecoder uint64
-	// Refused: keyframes whose header failed CheckKeyframe (too small for the
-	// size claimed, size out of range), never decoded.
+	// Refused: keyframes whose header failed CheckKeyframe or
+	// CheckH264Keyframe (too small for the size claimed, size out of range,
+	// no SPS, a codec without a decoder), never decoded.
 	Refused uint64
 	// RateLimited: over the peer's rate; DiskLimited: not written (or not
 	// even decoded, without a callback) because the disk budget is spent.
@@ -127,7 +126,6 @@ type Pool struct {
 
 	decoded, written, dropped, failed       atomic.Uint64
 	refused, rateLimited, diskLimited, disk atomic.Uint64
-	noDecoder                               atomic.Uint64
 
 	// busy counts each peer's jobs queued or in progress (at most MaxPerPeer);
 	// entries go when they reach zero, so it holds at most Queue+Workers keys.
@@ -192,7 +190,8 @@ func NewPool(ctx context.Context, cfg Config) *Pool {
 }
 
 // Submit queues a keyframe without blocking; it reports false (and counts
-// why) when the frame fails CheckKeyframe, the peer is over its rate, the
+// why) when the frame fails its codec's check (CheckKeyframe,
+// CheckH264Keyframe), the peer is over its rate, the
 // disk budget is spent and nobody else wants the image, or the queue is full
 // or the pool stopped. All of it costs a few comparisons: it runs on the
 // peer's goroutine.
@@ -201,7 +200,7 @@ func (p *Pool) Submit(j Job) bool {
 		p.dropped.Add(1)
 		return false
 	}
-	if _, _, err := CheckKeyframe(j.Frame); err != nil {
+	if err := checkFrame(j.Codec, j.Frame); err != nil {
 		p.refused.Add(1)
 		return false
 	}
@@ -265,7 +264,7 @@ func (p *Pool) Close() {
 func (p *Pool) Stats() Stats {
 	return Stats{Decoded: p.decoded.Load(), Written: p.written.Load(), Dropped: p.dropped.Load(), Failed: p.failed.Load(),
 		Refused: p.refused.Load(), RateLimited: p.rateLimited.Load(), DiskLimited: p.diskLimited.Load(),
-		BytesWritten: p.disk.Load(), NoDecoder: p.noDecoder.Load()}
+		BytesWritten: p.disk.Load()}
 }
 
 // diskFull reports whether the disk budget is spent.
@@ -273,17 +272,21 @@ func (p *Pool) diskFull() bool {
 	return p.cfg.Dir != "" && p.cfg.DiskLimit > 0 && p.disk.Load() >= uint64(p.cfg.DiskLimit)
 }
 
-// worker is one decoding goroutine's reusable state: the VP8 decoder keeps
-// its picture and the encoder its buffers between keyframes of one size.
+// worker is one decoding goroutine's reusable state: the decoders keep
+// their pictures and the encoder its buffers between keyframes of one size.
+// Every H.264 keyframe carries its SPS and PPS in front (the depacketizer
+// puts them there), so the parameter sets one peer left in h264 are
+// replaced before another peer's slices use them.
 type worker struct {
-	dec *vp8.Decoder
-	enc jpeg.Encoder
-	buf []byte
+	dec  *vp8.Decoder
+	h264 *h264dec.Decoder
+	enc  jpeg.Encoder
+	buf  []byte
 }
 
 func (p *Pool) work() {
 	defer p.wg.Done()
-	w := &worker{dec: vp8.NewDecoder()}
+	w := &worker{dec: vp8.NewDecoder(), h264: new(h264dec.Decoder)}
 	for {
 		select {
 		case <-p.ctx.Done():
@@ -313,23 +316,26 @@ func (p *Pool) process(w *worker, j Job) {
 		p.meterMu.Unlock()
 	}()
 	log := p.cfg.Logger.With("conference", j.Conference, "peer", j.Peer)
-	if j.Codec != "" && j.Codec != "VP8" {
-		// No decoder for this codec yet: the keyframe is counted and reported
-		// without an image; that is expected, not a failure.
-		p.noDecoder.Add(1)
-		log.Debug("keyframe not decoded: no decoder for the codec", "codec", j.Codec)
-		if p.cfg.OnResult != nil && p.ctx.Err() == nil {
-			p.cfg.OnResult(Result{Conference: j.Conference, Peer: j.Peer, Seq: j.Seq, Time: j.Time, Codec: j.Codec})
+	codec := "VP8"
+	var img *image.YCbCr
+	var err error
+	if j.Codec == "H264" {
+		// Only keyframes are submitted, so ErrNotIntra is a failure here
+		// like any other.
+		codec = "H264"
+		img, err = decodeH264With(w.h264, j.Frame)
+		if errors.Is(err, errH264Panic) {
+			w.h264 = new(h264dec.Decoder) // its state is no longer to be trusted
 		}
-		return
-	}
-	img, err := decodeWith(w.dec, j.Frame)
-	if err != nil {
+	} else {
+		img, err = decodeWith(w.dec, j.Frame)
 		if errors.Is(err, errDecoderPanic) {
 			w.dec = vp8.NewDecoder() // its state is no longer to be trusted
 		}
+	}
+	if err != nil {
 		p.failed.Add(1)
-		p.warn(log, "keyframe decode failed", "err", err)
+		p.warn(log, "keyframe decode failed", "codec", codec, "err", err)
 		return
 	}
 	p.decoded.Add(1)
@@ -337,7 +343,7 @@ func (p *Pool) process(w *worker, j Job) {
 	// the two halves of the work.
 	runtime.Gosched()
 	res := Result{Conference: j.Conference, Peer: j.Peer, Seq: j.Seq, Time: j.Time,
-		Width: img.Rect.Dx(), Height: img.Rect.Dy(), Image: img, Codec: "VP8"}
+		Width: img.Rect.Dx(), Height: img.Rect.Dy(), Image: img, Codec: codec}
 	if p.cfg.Dir != "" {
 		path, err := p.write(w, j, img)
 		if errors.Is(err, errDiskLimit) {

@@ -293,7 +293,7 @@ func (p *Peer) onVideo(now time.Time, ext uint64, pkt []byte) {
 		r.started, r.next, r.hi, r.warmUntil = true, ext, ext, now.Add(ReorderWait)
 	}
 	if !r.warm {
-		if startsFrame(pkt) && ext <= r.hi+1 && r.hi < ext+ReorderSlots {
+		if p.startsFrame(pkt) && ext <= r.hi+1 && r.hi < ext+ReorderSlots {
 			p.startAt(now, ext, pkt) // no hold before a frame start (start.go)
 			return
 		}

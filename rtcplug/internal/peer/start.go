@@ -14,8 +14,8 @@ import (
 // anywhere else.
 
 // startsFrame reports whether the plaintext RTP packet pkt carries the first
-// packet of a VP8 frame.
-func startsFrame(pkt []byte) bool {
+// packet of a frame of the peer's video codec.
+func (p *Peer) startsFrame(pkt []byte) bool {
 	var h rtp.Header
 	if h.Unmarshal(pkt) != nil {
 		return false
@@ -23,6 +23,9 @@ func startsFrame(pkt []byte) bool {
 	payload, err := rtp.Payload(pkt, &h)
 	if err != nil || len(payload) == 0 {
 		return false
+	}
+	if p.codecName() == CodecH264 {
+		return startsH264AccessUnit(payload)
 	}
 	// RFC 7741 §4.2: |X|R|N|S|R| PID |
 	return payload[0]&0x10 != 0 && payload[0]&0x07 == 0
