@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -261,7 +260,11 @@ func TestWHIPH264(t *testing.T) {
 			streamed := snd.stream(t, aus)
 			checkH264Keyframes(t, s, "h264", 3)
 			checkH264Images(t, s, "h264", tc.path, tc.w, tc.h)
-			peerID := path.Base(snd.location)
+			// The Location carries the session's secret; Peers has the id.
+			var peerID string
+			for _, pi := range s.plugin.Peers() {
+				peerID = pi.ID
+			}
 			frames := s.plugin.Stats().VideoFrames
 			whipDelete(t, s.http.URL+snd.location)
 			waitFor(t, "peer gone", 10*time.Second, func() bool { return s.plugin.Stats().Peers == 0 })
