@@ -585,7 +585,8 @@ func (p *Plugin) candidates() []sdp.Candidate {
 	pref := ice.LocalPrefSingle
 	add := func(a netip.Addr, typ string, typePref uint8, related netip.AddrPort) {
 		out = append(out, sdp.Candidate{
-			Component: 1, Protocol: "udp", Type: typ,
+			Foundation: ice.Foundation(typ, a, netip.Addr{}, "udp"),
+			Component:  1, Protocol: "udp", Type: typ,
 			Addr:     netip.AddrPortFrom(a, port),
 			Priority: ice.CandidatePriority(typePref, pref, 1),
 			Related:  related,
@@ -601,8 +602,12 @@ func (p *Plugin) candidates() []sdp.Candidate {
 		add(a, sdp.CandidateHost, ice.TypePrefHost, netip.AddrPort{})
 	}
 	if s := p.srflx.Load(); s != nil {
+		// RFC 8445 §5.1.1.3: there is one srflx candidate, from the one
+		// socket (bound to the wildcard, so its base is unspecified); the
+		// type alone sets its foundation apart from the host ones.
 		out = append(out, sdp.Candidate{
-			Component: 1, Protocol: "udp", Type: sdp.CandidateSrflx, Addr: *s,
+			Foundation: ice.Foundation(sdp.CandidateSrflx, netip.Addr{}, netip.Addr{}, "udp"),
+			Component:  1, Protocol: "udp", Type: sdp.CandidateSrflx, Addr: *s,
 			Priority: ice.CandidatePriority(ice.TypePrefServerReflexive, ice.LocalPrefSingle, 1),
 			Related:  netip.AddrPortFrom(netip.IPv4Unspecified(), port),
 		})

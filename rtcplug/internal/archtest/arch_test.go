@@ -78,7 +78,7 @@ var layering = []row{
 	{pkg: "rtcplug/internal/rtcp", kind: core, may: []string{"rtcplug/internal/wire"}},
 	{pkg: "rtcplug/internal/discover", kind: core, may: []string{"rtcplug/internal/stun"}},
 	{pkg: "rtcplug/internal/ice", kind: core, may: []string{"rtcplug/internal/stun"}},
-	{pkg: "rtcplug/internal/dtls", kind: core, may: []string{"rtcplug/internal/wire"}, ext: []string{"golang.org/x/crypto"}},
+	{pkg: "rtcplug/internal/dtls", kind: core, may: []string{"rtcplug/internal/wire", "rtcplug/internal/srtp"}, ext: []string{"golang.org/x/crypto"}},
 	{pkg: "rtcplug/internal/srtp", kind: core, may: []string{"rtcplug/internal/rtp"}},
 	{pkg: "rtcplug/internal/vp8", kind: core, may: []string{"rtcplug/internal/rtp"}},
 	{pkg: "rtcplug/internal/h264", kind: core, may: []string{"rtcplug/internal/rtp"}},
@@ -101,6 +101,7 @@ var layering = []row{
 	{pkg: "rtcplug/rtcnats", kind: adapter, may: []string{"rtcplug"}, ext: []string{"github.com/nats-io/nats.go"}},
 	{pkg: "rtcplug/internal/cmd/...", kind: anything},
 	{pkg: "rtcplug/internal/testpeer", kind: anything},
+	{pkg: "rtcplug/internal/testivf", kind: anything},
 }
 
 // lookupRow returns the row for a package path below the module.

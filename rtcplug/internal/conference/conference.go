@@ -364,16 +364,8 @@ func (r *Registry[T]) ByID(conference, id string) (*Member[T], bool) {
 	return m, ok
 }
 
-// ByUfrag finds the member whose local ICE ufrag is u.
-func (r *Registry[T]) ByUfrag(u string) (*Member[T], bool) {
-	r.mu.RLock()
-	m, ok := r.byUfrag[u]
-	r.mu.RUnlock()
-	return m, ok
-}
-
-// ByUfragBytes is ByUfrag for a ufrag still in a read buffer; it does not
-// allocate.
+// ByUfragBytes finds the member whose local ICE ufrag is u, a ufrag still
+// in a read buffer; it does not allocate.
 func (r *Registry[T]) ByUfragBytes(u []byte) (*Member[T], bool) {
 	r.mu.RLock()
 	m, ok := r.byUfrag[string(u)]

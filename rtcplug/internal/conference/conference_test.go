@@ -42,7 +42,7 @@ func TestRegistry(t *testing.T) {
 	if m, _ := r.ByAddr(addr); m != b {
 		t.Fatal("takeover")
 	}
-	if m, ok := r.ByUfrag(c.Ufrag); !ok || m != c {
+	if m, ok := r.ByUfragBytes([]byte(c.Ufrag)); !ok || m != c {
 		t.Fatal("ByUfrag")
 	}
 	r.Connected(a)

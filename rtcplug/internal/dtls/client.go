@@ -45,7 +45,7 @@ func NewClient(cfg Config, now time.Time) (*Client, error) {
 		ecPointFormats:     []byte{0}, // uncompressed (RFC 8422 §5.1.2)
 		hasECPointFormats:  true,
 		signatureSchemes:   verifySchemes(),
-		srtpProfiles:       c.SRTPProfiles,
+		srtpProfiles:       profileIDs(c.SRTPProfiles),
 		hasSRTP:            true,
 		extendedMaster:     true,
 		hasRenegotiation:   true, // empty: an initial handshake (RFC 5746 §3.4)

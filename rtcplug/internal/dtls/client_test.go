@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 )
 
 // endpoint is either of our roles, as the peer package drives them.
@@ -91,7 +93,7 @@ func TestClientAgainstOurServer(t *testing.T) {
 				t.Run(fmt.Sprintf("%04x/%d/%d", suite, prof, group), func(t *testing.T) {
 					c, s := ourPair(t, now, func(cc, sc *Config) {
 						cc.CipherSuites = []uint16{suite}
-						sc.SRTPProfiles = []uint16{prof}
+						sc.SRTPProfiles = []srtp.Profile{prof}
 					})
 					c.hello.supportedGroups = []uint16{group}
 					// Rebuild flight 1 with the one group.
@@ -101,10 +103,10 @@ func TestClientAgainstOurServer(t *testing.T) {
 					if !hasEvent(evC, HandshakeComplete) || !hasEvent(evS, HandshakeComplete) {
 						t.Fatalf("client %v server %v", evC, evS)
 					}
-					if c.suite.id != suite || s.suite.id != suite || c.srtpProfile != prof || s.group != group {
+					if c.suite.id != suite || s.suite.id != suite || c.srtpProfile != uint16(prof) || s.group != group {
 						t.Fatalf("negotiated %04x %d %d", s.suite.id, c.srtpProfile, s.group)
 					}
-					n := srtpKMLen(prof)
+					n := srtpKMLen(uint16(prof))
 					kc, err1 := c.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", nil, n)
 					ks, err2 := s.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", nil, n)
 					if err1 != nil || err2 != nil || !bytes.Equal(kc, ks) {

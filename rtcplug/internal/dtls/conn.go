@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 )
 
 // EventKind says what an Event reports.
@@ -48,7 +50,7 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind            EventKind
 	CipherSuite     uint16
-	SRTPProfile     uint16
+	SRTPProfile     srtp.Profile
 	PeerCertificate []byte
 	Alert           uint8
 	Err             error

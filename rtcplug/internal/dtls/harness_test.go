@@ -14,6 +14,8 @@ import (
 	"time"
 
 	piondtls "github.com/pion/dtls/v3"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 )
 
 // memAddr is the address of either end of the in-memory pipe.
@@ -423,4 +425,14 @@ func (r *eventLog) event(k EventKind) (Event, bool) {
 		}
 	}
 	return Event{}, false
+}
+
+// ParseFingerprint is what the glue does with an SDP fingerprint: sdp
+// decodes the hex, NewFingerprint picks the hash.
+func ParseFingerprint(algorithm, value string) (Fingerprint, error) {
+	d, err := sdp.Fingerprint{Algorithm: algorithm, Value: value}.Digest()
+	if err != nil {
+		return Fingerprint{}, err
+	}
+	return NewFingerprint(algorithm, d)
 }

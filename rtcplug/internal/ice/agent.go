@@ -22,7 +22,9 @@ import (
 )
 
 // ConsentTimeout is how long consent lasts after the last authenticated
-// activity (RFC 7675 §5.1: 30 seconds).
+// activity (RFC 7675 §5.1: 30 seconds). The peer keeps the clock: a lite
+// agent sends no checks, so what refreshes consent is the peer's
+// authenticated media, which only the peer sees.
 const ConsentTimeout = 30 * time.Second
 
 // MaxPairs bounds the remote addresses remembered per agent. Only addresses
@@ -115,7 +117,6 @@ type Agent struct {
 	pairs    [MaxPairs]Pair
 	npairs   int
 	selected int // index into pairs, -1 when none
-	lastAuth time.Time
 
 	// txs remembers the latest answered transactions, oldest overwritten
 	// first (RFC 8489 §6.3.4: a server may answer a retransmission from a
@@ -167,12 +168,6 @@ func (a *Agent) setUsername() {
 	a.username = append(a.username, ':')
 	a.username = append(a.username, a.remoteUfrag...)
 }
-
-// LocalUfrag returns the local ufrag of this agent.
-func (a *Agent) LocalUfrag() string { return a.localUfrag }
-
-// RemoteUfrag returns the peer's ufrag, empty until SetRemoteCredentials.
-func (a *Agent) RemoteUfrag() string { return a.remoteUfrag }
 
 func (a *Agent) usernameOK(u []byte) bool {
 	if a.remoteUfrag != "" {
@@ -399,41 +394,6 @@ func (a *Agent) Selected() (netip.AddrPort, bool) {
 		return netip.AddrPort{}, false
 	}
 	return a.pairs[a.selected].Remote, true
-}
-
-// Pairs appends the remembered pairs to dst, in the order first seen.
-func (a *Agent) Pairs(dst []Pair) []Pair { return append(dst, a.pairs[:a.npairs]...) }
-
-// Touch records authenticated activity at now: the caller calls it for
-// traffic that a replay cannot forge (SRTP/SRTCP that passed
-// authentication and the replay window). RFC 7675 ties consent to responses
-// to the agent's own checks, but a lite agent never sends checks: the
-// peer's authenticated media is what it can observe. A peer's checks do not
-// count (see HandleBinding).
-func (a *Agent) Touch(now time.Time) {
-	if now.After(a.lastAuth) {
-		a.lastAuth = now
-	}
-}
-
-// LastActivity is the time of the latest Touch, zero before the first.
-func (a *Agent) LastActivity() time.Time { return a.lastAuth }
-
-// ConsentDeadline is when consent expires without further authenticated
-// activity: LastActivity plus ConsentTimeout, zero before any activity.
-func (a *Agent) ConsentDeadline() time.Time {
-	if a.lastAuth.IsZero() {
-		return time.Time{}
-	}
-	return a.lastAuth.Add(ConsentTimeout)
-}
-
-// ConsentExpired reports whether consent was established and has since
-// lapsed (RFC 7675 §5.1). Before the first Touch there is no consent to
-// expire: the caller bounds the time to connect separately.
-func (a *Agent) ConsentExpired(now time.Time) bool {
-	d := a.ConsentDeadline()
-	return !d.IsZero() && !now.Before(d)
 }
 
 // LocalUfrag returns the recipient's ufrag from a request's USERNAME

@@ -100,7 +100,7 @@ func newLink(t testing.TB, o linkOpts) *link {
 		ServerFingerprint: cert.Fingerprint(), Passive: o.passive,
 	}
 	if o.profile != 0 {
-		cc.SRTPProfiles = []uint16{uint16(o.profile)}
+		cc.SRTPProfiles = []srtp.Profile{o.profile}
 	}
 	if o.client != nil {
 		o.client(&cc)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/dtls"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
@@ -34,8 +35,8 @@ const (
 	// ConnectTimeout is how long a joined peer may take to pass ICE and DTLS.
 	ConnectTimeout = 30 * time.Second
 	// ConsentTimeout: a connected peer with no authenticated traffic for this
-	// long is gone (RFC 7675 §5.1 uses 30 s).
-	ConsentTimeout = 30 * time.Second
+	// long is gone; ice owns the RFC 7675 figure.
+	ConsentTimeout = ice.ConsentTimeout
 	// PLIRepeat is how often a PLI is repeated until the first keyframe.
 	PLIRepeat = 2 * time.Second
 	// PLIMinInterval rate-limits PLIs sent after packet loss.
@@ -52,8 +53,9 @@ const (
 	ReorderSlots = 64
 	// MaxDatagram is the largest datagram handled; larger ones are dropped.
 	MaxDatagram = 1500
-	// MaxFrame bounds one assembled VP8 frame.
-	MaxFrame = 4 << 20
+	// MaxFrame bounds one assembled video frame; rtp owns the figure that
+	// every depacketizer applies.
+	MaxFrame = rtp.MaxFrame
 	// maxEvents bounds the events one call may queue (a DTLS flight is a
 	// handful of datagrams; the rest are single events).
 	maxEvents = 256
@@ -289,7 +291,11 @@ func (p *Peer) SetRemote(now time.Time, r sdp.Remote, media RemoteMedia) error {
 	}
 	var fps []dtls.Fingerprint
 	for _, f := range r.Fingerprints {
-		fp, err := dtls.ParseFingerprint(f.Algorithm, f.Value)
+		d, err := f.Digest()
+		if err != nil {
+			continue
+		}
+		fp, err := dtls.NewFingerprint(f.Algorithm, d)
 		if err != nil {
 			continue // an unsupported hash next to a supported one is fine
 		}
@@ -499,7 +505,7 @@ func (p *Peer) isBound(a netip.AddrPort) bool {
 // DTLS has begun: MESSAGE-INTEGRITY does not stop a replay from another
 // address, so a check never moves where we send, never evicts the address
 // carrying authenticated media and never refreshes consent. Those rest on
-// authenticated SRTP/SRTCP (authenticated in media.go).
+// authenticated SRTP/SRTCP (authenticated in receive.go).
 func (p *Peer) handleSTUN(now time.Time, src netip.AddrPort, b []byte) {
 	if err := p.msg.Decode(b); err != nil || p.msg.Type != stun.TypeBindingRequest {
 		p.stats.Dropped++
@@ -578,7 +584,7 @@ func (p *Peer) handleDTLS(now time.Time, src netip.AddrPort, b []byte) {
 		return
 	}
 	if p.state != StateConnected {
-		if d := describeIncoming(b); d != "" {
+		if d := dtls.DescribeIncoming(b); d != "" {
 			p.logf("%s", d)
 		}
 	}
@@ -591,12 +597,6 @@ func (p *Peer) handleDTLS(now time.Time, src netip.AddrPort, b []byte) {
 }
 
 func (p *Peer) dtlsDead(err error) {
-	var ae *dtls.AlertError
-	if errors.As(err, &ae) && ae.Remote && ae.Description == dtls.AlertCloseNotify {
-		p.logf("DTLS close_notify received")
-		p.setState(StateClosed, nil)
-		return
-	}
 	if p.state == StateConnected {
 		p.setState(StateClosed, fmt.Errorf("peer: dtls: %w", err))
 		return
@@ -612,22 +612,20 @@ func (p *Peer) drainDTLS(now time.Time) {
 		n++
 	}
 	if n > 0 && first < len(p.events) && p.state != StateConnected {
-		p.logf("%s", describeFlight(p.events[first].Data, n, p.retransmit))
+		p.logf("%s", dtls.DescribeFlight(p.events[first].Data, n, p.retransmit))
 	}
 	for ev, ok := p.dtls.PollEvent(); ok; ev, ok = p.dtls.PollEvent() {
 		switch ev.Kind {
 		case dtls.HandshakeComplete:
 			p.logf("DTLS handshake complete: cipher suite %#04x, SRTP profile %#04x, the peer's certificate matches the answer", ev.CipherSuite, ev.SRTPProfile)
 			p.info.cipher = ev.CipherSuite
-			if err := p.startSRTP(now, srtp.Profile(ev.SRTPProfile)); err != nil {
+			if err := p.startSRTP(now, ev.SRTPProfile); err != nil {
 				p.fail(err)
 				return
 			}
 		case dtls.AlertReceived:
+			// dtls reports close_notify as Closed, never as an alert.
 			p.logf("DTLS alert %d received", ev.Alert)
-			if ev.Alert == dtls.AlertCloseNotify {
-				p.setState(StateClosed, nil)
-			}
 		case dtls.Closed:
 			p.setState(StateClosed, ev.Err)
 		case dtls.Failed:

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/testivf"
 )
 
 var (
@@ -208,24 +209,11 @@ type sender struct {
 	seq    uint16
 	ts     uint32
 	ssrc   uint32
-	plain  []byte
 	nacked []uint16
 }
 
-// ivfFrames reads the test IVF file.
-func ivfFrames(t testing.TB) [][]byte {
-	b, err := os.ReadFile("../../../testdata/vp8-640x480.ivf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames [][]byte
-	for off := int(binary.LittleEndian.Uint16(b[6:8])); off+12 <= len(b); {
-		n := int(binary.LittleEndian.Uint32(b[off:]))
-		frames = append(frames, b[off+12:off+12+n])
-		off += 12 + n
-	}
-	return frames
-}
+// ivfFrames reads the VP8 test stream.
+func ivfFrames(t testing.TB) [][]byte { return testivf.Must(t, testivf.VP8) }
 
 // packetize splits a frame into SRTP packets with a minimal VP8 payload
 // descriptor (RFC 7741 §4.2: S bit on the first packet, PID 0).

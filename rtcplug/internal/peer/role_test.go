@@ -9,10 +9,6 @@ import (
 	"github.com/nutsbolts/webrtc/rtcplug/internal/testpeer"
 )
 
-func nominatingRequest(t testing.TB) []byte {
-	return checkRequest(t, localPwd, true)
-}
-
 // checkRequest is an ICE connectivity check from the controlling client,
 // with USE-CANDIDATE when nominate is set.
 func checkRequest(t testing.TB, pwd string, nominate bool) []byte {

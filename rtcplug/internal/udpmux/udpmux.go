@@ -28,8 +28,8 @@ const (
 	// readBufSize is larger than any datagram we accept so that an oversized
 	// one is seen as such (and dropped) rather than silently truncated.
 	readBufSize = 2048
-	// MaxDatagram is the largest datagram routed to a peer.
-	MaxDatagram = 1500
+	// MaxDatagram is the largest datagram routed to a peer: the peer's bound.
+	MaxDatagram = peer.MaxDatagram
 	// SocketBuffer is the kernel buffer size asked for, to absorb bursts of
 	// video packets (a keyframe is dozens of packets at once) and the moments
 	// the reader waits for a core: 4 MiB holds about 1,800 full-size
