@@ -28,6 +28,8 @@ import (
 	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/demux"
 )
 
 // Timing of the peer (RFC 7675 consent, RFC 4585 feedback, RFC 3550 reports).
@@ -470,6 +472,20 @@ func (p *Peer) HandleTimeout(now time.Time) {
 	p.runFeedback(now)
 }
 
+// HandleSTUN is HandleDatagram for a STUN message the caller has decoded
+// already (the read loop decodes a Binding request to find its peer by
+// USERNAME); m.Raw is the datagram. The peer does not keep m.
+func (p *Peer) HandleSTUN(now time.Time, src netip.AddrPort, m *stun.Message) {
+	p.begin()
+	p.info.now = now
+	if p.state.Done() || len(m.Raw) == 0 || len(m.Raw) > MaxDatagram {
+		p.stats.Dropped++
+		return
+	}
+	p.handleBinding(now, src, m)
+	p.runFeedback(now)
+}
+
 // HandleDatagram processes one datagram from src. The peer may modify b.
 func (p *Peer) HandleDatagram(now time.Time, src netip.AddrPort, b []byte) {
 	p.begin()
@@ -478,12 +494,12 @@ func (p *Peer) HandleDatagram(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.Dropped++
 		return
 	}
-	switch Classify(b) {
-	case KindSTUN:
+	switch demux.Classify(b) {
+	case demux.KindSTUN:
 		p.handleSTUN(now, src, b)
-	case KindDTLS:
+	case demux.KindDTLS:
 		p.handleDTLS(now, src, b)
-	case KindRTP:
+	case demux.KindRTP:
 		p.handleSRTP(now, src, b)
 	default:
 		p.stats.Dropped++
@@ -507,11 +523,20 @@ func (p *Peer) isBound(a netip.AddrPort) bool {
 // carrying authenticated media and never refreshes consent. Those rest on
 // authenticated SRTP/SRTCP (authenticated in receive.go).
 func (p *Peer) handleSTUN(now time.Time, src netip.AddrPort, b []byte) {
-	if err := p.msg.Decode(b); err != nil || p.msg.Type != stun.TypeBindingRequest {
+	if err := p.msg.Decode(b); err != nil {
 		p.stats.Dropped++
 		return
 	}
-	resp, res := p.ice.HandleBinding(now, src, &p.msg, p.plain[:0])
+	p.handleBinding(now, src, &p.msg)
+}
+
+// handleBinding is handleSTUN for a decoded message.
+func (p *Peer) handleBinding(now time.Time, src netip.AddrPort, m *stun.Message) {
+	if m.Type != stun.TypeBindingRequest {
+		p.stats.Dropped++
+		return
+	}
+	resp, res := p.ice.HandleBinding(now, src, m, p.plain[:0])
 	if len(resp) > 0 {
 		p.transmit(src, resp)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/testpeer"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/demux"
 )
 
 // checkRequest is an ICE connectivity check from the controlling client,
@@ -37,7 +39,7 @@ func passivePeer(t *testing.T) *Peer {
 func dtlsSent(l *link) *[]time.Time {
 	var at []time.Time
 	l.Pipe.Filter = func(d *testpeer.Datagram) bool {
-		if d.From == server && Classify(d.Data) == KindDTLS {
+		if d.From == server && demux.Classify(d.Data) == demux.KindDTLS {
 			at = append(at, d.At)
 		}
 		return true

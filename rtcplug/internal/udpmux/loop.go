@@ -106,6 +106,14 @@ func (l *Loop) Deliver(src netip.AddrPort, b *Buffer) bool {
 	}
 }
 
+// Register routes Binding requests for the peer's local ufrag to this loop;
+// the addresses its ICE authenticates follow as the peer reports them. The
+// routes go when Run returns, or with Unregister for a loop never run.
+func (l *Loop) Register(ufrag string) error { return l.mux.routes.Add(ufrag, l) }
+
+// Unregister drops the loop's routes.
+func (l *Loop) Unregister() { l.mux.routes.Remove(l) }
+
 // Done is closed when Run returned.
 func (l *Loop) Done() <-chan struct{} { return l.done }
 
@@ -146,6 +154,7 @@ func (l *Loop) Close() {
 // peer is closed first, so the client hears close_notify).
 func (l *Loop) Run(ctx context.Context) {
 	defer close(l.done)
+	defer l.Unregister()
 	defer func() { l.publish(time.Time{}, true) }()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -159,7 +168,11 @@ func (l *Loop) Run(ctx context.Context) {
 			return
 		case in := <-l.inbox:
 			now = l.now()
-			l.p.HandleDatagram(now, in.src, in.buf.B)
+			if msg, ok := in.buf.Binding(); ok {
+				l.p.HandleSTUN(now, in.src, msg)
+			} else {
+				l.p.HandleDatagram(now, in.src, in.buf.B)
+			}
 			l.drain()
 			in.buf.Release()
 		case req := <-l.ctrl:
@@ -186,11 +199,18 @@ func (l *Loop) Run(ctx context.Context) {
 
 func (l *Loop) drain() {
 	for ev := l.p.Next(); ev.Kind != peer.None; ev = l.p.Next() {
-		if ev.Kind == peer.Transmit {
+		switch ev.Kind {
+		case peer.Transmit:
 			if err := l.mux.WriteTo(ev.Data, ev.Addr); err != nil {
 				l.mux.log.Debug("udp write", "to", ev.Addr, "err", err)
 			}
 			continue
+		case peer.Bind:
+			l.mux.routes.Bind(l, ev.Addr)
+		case peer.Unbind:
+			l.mux.routes.Unbind(l, ev.Addr)
+		case peer.Active:
+			l.mux.routes.Activate(l, ev.Addr)
 		}
 		if l.h != nil {
 			l.h(ev)
