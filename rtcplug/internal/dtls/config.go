@@ -28,6 +28,9 @@ type Config struct {
 	// DefaultCipherSuites and DefaultSRTPProfiles.
 	CipherSuites []uint16
 	SRTPProfiles []srtp.Profile
+	// Progress asks for Progress events: the handshake narrated step by
+	// step for debug logs.
+	Progress bool
 }
 
 const (

@@ -349,12 +349,12 @@ func startLoop(ep endpoint, c *conn, mu *sync.Mutex, send func([]byte), events *
 		defer timer.Stop()
 		for {
 			mu.Lock()
-			for d := ep.PollTransmit(); d != nil; d = ep.PollTransmit() {
+			for d := ep.pollTransmit(); d != nil; d = ep.pollTransmit() {
 				l.sent++
 				send(append([]byte(nil), d...))
 				d[0] = 0 // catch retention of a returned datagram
 			}
-			for ev, ok := ep.PollEvent(); ok; ev, ok = ep.PollEvent() {
+			for ev, ok := ep.pollEvent(); ok; ev, ok = ep.pollEvent() {
 				if ev.Kind == HandshakeComplete {
 					l.completed = time.Now()
 				}
@@ -371,7 +371,7 @@ func startLoop(ep endpoint, c *conn, mu *sync.Mutex, send func([]byte), events *
 			case b := <-l.inbox:
 				l.received++
 				mu.Lock()
-				l.err = ep.HandleDatagram(time.Now(), b)
+				l.err = ep.handleDatagram(time.Now(), b)
 				mu.Unlock()
 			case <-tc:
 				mu.Lock()

@@ -175,7 +175,7 @@ func TestRepeatedFlight5(t *testing.T) {
 				r.do(func(s *Server) {
 					// Records repeated verbatim are replays: the client's
 					// retransmission uses new record numbers, so renumber.
-					if err := s.HandleDatagram(time.Now(), renumber(f5, 1000)); err != nil {
+					if err := s.handleDatagram(time.Now(), renumber(f5, 1000)); err != nil {
 						t.Errorf("repeat: %v", err)
 					}
 					out = drain(s)

@@ -26,8 +26,8 @@ func firstHandshake(b []byte) (ct uint8, hs int) {
 	return ct, int(b[recordHeaderLen])
 }
 
-// DescribeIncoming names a client datagram of the handshake, "" for others.
-func DescribeIncoming(b []byte) string {
+// describeIncoming names a client datagram of the handshake, "" for others.
+func describeIncoming(b []byte) string {
 	ct, hs := firstHandshake(b)
 	if ct != contentHandshake || hs != int(typeClientHello) {
 		return ""
@@ -41,8 +41,8 @@ func DescribeIncoming(b []byte) string {
 	return fmt.Sprintf("ClientHello fragment received: bytes %d-%d of %d", off, off+n, total)
 }
 
-// DescribeFlight names the flight whose first datagram is b.
-func DescribeFlight(b []byte, datagrams int, retransmit bool) string {
+// describeFlight names the flight whose first datagram is b.
+func describeFlight(b []byte, datagrams int, retransmit bool) string {
 	what := fmt.Sprintf("%d DTLS datagram(s) sent", datagrams)
 	switch ct, hs := firstHandshake(b); {
 	case hs == int(typeHelloVerifyRequest):

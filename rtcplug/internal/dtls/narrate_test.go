@@ -9,16 +9,16 @@ func TestDescribeIncoming(t *testing.T) {
 		contentHandshake, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 12 + 200,
 		typeClientHello, 0, 0x01, 0xf4, 0, 0, 0, 0, 100, 0, 0, 200,
 	}
-	if got, want := DescribeIncoming(b), "ClientHello fragment received: bytes 100-300 of 500"; got != want {
+	if got, want := describeIncoming(b), "ClientHello fragment received: bytes 100-300 of 500"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	for n := range len(b) - 1 {
-		if got := DescribeIncoming(b[:n]); got != "" {
+		if got := describeIncoming(b[:n]); got != "" {
 			t.Fatalf("%d bytes: %q", n, got)
 		}
 	}
 	b[4] = 1 // epoch 1: encrypted, not narrated
-	if got := DescribeIncoming(b); got != "" {
+	if got := describeIncoming(b); got != "" {
 		t.Fatalf("epoch 1: %q", got)
 	}
 }

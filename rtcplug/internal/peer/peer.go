@@ -4,11 +4,13 @@
 // the server sends back. It is sans-IO: the owner feeds it datagrams and the
 // time, drains its events, and arms one timer at Deadline.
 //
-//	p.HandleDatagram(now, src, b)   // or p.HandleTimeout(now) once Deadline passed
-//	for ev := p.Next(); ev.Kind != peer.None; ev = p.Next() {
+//	p.Handle(now, src, b)   // or p.HandleTimeout(now) once Deadline passed
+//	for ev, ok := p.Poll(); ok; ev, ok = p.Poll() {
 //	    // Transmit → socket; Bind → routing table; the rest → host
 //	}
 //	timer.Reset(p.Deadline().Sub(now))
+//
+// That is the drive shape of every core (udpmux.Core): udpmux.Driver runs it.
 //
 // A Peer is not safe for concurrent use: one goroutine owns it.
 package peer
@@ -209,8 +211,6 @@ type Peer struct {
 	tl            timeline  // audio/video clock and audio reorder (Config.Record)
 	nk            nackState // missing video packets being NACKed (nack.go)
 
-	retransmit bool // drainDTLS runs after a DTLS timeout
-
 	gotKeyframe bool
 	pliDue      time.Time
 	lastPLI     time.Time
@@ -355,14 +355,19 @@ func (p *Peer) begin() {
 	p.arena = p.arena[:0]
 }
 
-// Next returns the next event, or an Event with Kind None when drained.
-func (p *Peer) Next() Event {
+// Poll returns the next event; false when drained.
+func (p *Peer) Poll() (Event, bool) {
 	if p.next >= len(p.events) {
-		return Event{}
+		return Event{}, false
 	}
 	ev := p.events[p.next]
 	p.next++
-	return ev
+	return ev, true
+}
+
+// Datagram returns the datagram to send for a Transmit event.
+func (ev Event) Datagram() (netip.AddrPort, []byte, bool) {
+	return ev.Addr, ev.Data, ev.Kind == Transmit
 }
 
 func (p *Peer) emit(ev Event) {
@@ -455,9 +460,7 @@ func (p *Peer) HandleTimeout(now time.Time) {
 	if p.dtls != nil {
 		if d := p.dtls.Deadline(); !d.IsZero() && !now.Before(d) {
 			p.dtls.HandleTimeout(now)
-			p.retransmit = true
 			p.drainDTLS(now)
-			p.retransmit = false
 		}
 	}
 	if p.srtpUp {
@@ -472,7 +475,7 @@ func (p *Peer) HandleTimeout(now time.Time) {
 	p.runFeedback(now)
 }
 
-// HandleSTUN is HandleDatagram for a STUN message the caller has decoded
+// HandleSTUN is Handle for a STUN message the caller has decoded
 // already (the read loop decodes a Binding request to find its peer by
 // USERNAME); m.Raw is the datagram. The peer does not keep m.
 func (p *Peer) HandleSTUN(now time.Time, src netip.AddrPort, m *stun.Message) {
@@ -486,8 +489,8 @@ func (p *Peer) HandleSTUN(now time.Time, src netip.AddrPort, m *stun.Message) {
 	p.runFeedback(now)
 }
 
-// HandleDatagram processes one datagram from src. The peer may modify b.
-func (p *Peer) HandleDatagram(now time.Time, src netip.AddrPort, b []byte) {
+// Handle processes one datagram from src. The peer may modify b.
+func (p *Peer) Handle(now time.Time, src netip.AddrPort, b []byte) {
 	p.begin()
 	p.info.now = now
 	if p.state.Done() || len(b) == 0 || len(b) > MaxDatagram {
@@ -608,16 +611,7 @@ func (p *Peer) handleDTLS(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.Dropped++
 		return
 	}
-	if p.state != StateConnected {
-		if d := dtls.DescribeIncoming(b); d != "" {
-			p.logf("%s", d)
-		}
-	}
-	if err := p.dtls.HandleDatagram(now, b); err != nil {
-		p.drainDTLS(now)
-		p.dtlsDead(err)
-		return
-	}
+	p.dtls.Handle(now, src, b)
 	p.drainDTLS(now)
 }
 
@@ -629,18 +623,14 @@ func (p *Peer) dtlsDead(err error) {
 	p.fail(fmt.Errorf("peer: dtls: %w", err))
 }
 
-// drainDTLS moves the server's datagrams and events out.
+// drainDTLS moves the DTLS connection's datagrams and events out.
 func (p *Peer) drainDTLS(now time.Time) {
-	n, first := 0, len(p.events)
-	for d := p.dtls.PollTransmit(); d != nil; d = p.dtls.PollTransmit() {
-		p.transmit(p.dest, d)
-		n++
-	}
-	if n > 0 && first < len(p.events) && p.state != StateConnected {
-		p.logf("%s", dtls.DescribeFlight(p.events[first].Data, n, p.retransmit))
-	}
-	for ev, ok := p.dtls.PollEvent(); ok; ev, ok = p.dtls.PollEvent() {
+	for ev, ok := p.dtls.Poll(); ok; ev, ok = p.dtls.Poll() {
 		switch ev.Kind {
+		case dtls.Transmit:
+			p.transmit(p.dest, ev.Data)
+		case dtls.Progress:
+			p.logf("%s", ev.Note)
 		case dtls.HandshakeComplete:
 			p.logf("DTLS handshake complete: cipher suite %#04x, SRTP profile %#04x, the peer's certificate matches the answer", ev.CipherSuite, ev.SRTPProfile)
 			p.info.cipher = ev.CipherSuite

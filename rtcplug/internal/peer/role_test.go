@@ -111,9 +111,9 @@ func TestPassiveAnswerWithoutNomination(t *testing.T) {
 // DTLS server for a record that comes before our hello.
 func TestPassiveAnswerIgnoresServerRecords(t *testing.T) {
 	p := passivePeer(t)
-	p.HandleDatagram(t0, client, bindingRequest(t, localPwd))
+	p.Handle(t0, client, bindingRequest(t, localPwd))
 	drain(p)
-	p.HandleDatagram(t0, client, []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	p.Handle(t0, client, []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	if p.dtls != nil {
 		t.Fatal("DTLS server started although the answer is passive")
 	}

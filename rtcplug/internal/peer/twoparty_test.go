@@ -230,7 +230,7 @@ func TestCookieExpired(t *testing.T) {
 			t.Fatal("no cookie hello")
 		}
 		l.pp.out = nil
-		l.p.HandleDatagram(t0.Add(after), client, held)
+		l.p.Handle(t0.Add(after), client, held)
 		l.pp.collect()
 		var got []uint8
 		for _, d := range l.pp.out {

@@ -86,11 +86,10 @@ type Client struct {
 }
 
 type dtlsConn interface {
-	HandleDatagram(now time.Time, b []byte) error
+	Handle(now time.Time, from netip.AddrPort, b []byte)
 	HandleTimeout(now time.Time)
 	Deadline() time.Time
-	PollTransmit() []byte
-	PollEvent() (dtls.Event, bool)
+	Poll() (dtls.Event, bool)
 	ExportKeyingMaterial(label string, context []byte, n int) ([]byte, error)
 	Close()
 }
@@ -230,9 +229,7 @@ func (c *Client) HandleDatagram(now time.Time, from, _ netip.AddrPort, b []byte)
 		if c.dtls == nil {
 			return
 		}
-		if err := c.dtls.HandleDatagram(now, b); err != nil && c.Err == nil {
-			c.Err = err
-		}
+		c.dtls.Handle(now, from, b)
 		c.drainDTLS(now)
 	case b[0] >= 128 && b[0] <= 191:
 		if c.In == nil || len(b) < 2 || b[1] < 192 || b[1] > 223 {
@@ -279,11 +276,10 @@ func (c *Client) onSTUN(now time.Time, b []byte) {
 }
 
 func (c *Client) drainDTLS(now time.Time) {
-	for d := c.dtls.PollTransmit(); d != nil; d = c.dtls.PollTransmit() {
-		c.Send(d)
-	}
-	for ev, ok := c.dtls.PollEvent(); ok; ev, ok = c.dtls.PollEvent() {
+	for ev, ok := c.dtls.Poll(); ok; ev, ok = c.dtls.Poll() {
 		switch ev.Kind {
+		case dtls.Transmit:
+			c.Send(ev.Data)
 		case dtls.HandshakeComplete:
 			if err := c.keys(ev.SRTPProfile); err != nil {
 				c.Err = err
