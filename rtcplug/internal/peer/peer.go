@@ -186,16 +186,19 @@ type Peer struct {
 	expected   []dtls.Fingerprint
 	videoSSRCs []uint32
 
-	bound    []netip.AddrPort // ICE-authenticated addresses
-	dest     netip.AddrPort   // where we send DTLS and RTCP
-	dtls     dtlsConn
-	role     dtlsRole
-	active   netip.AddrPort // the address of the latest authenticated SRTP/SRTCP
-	srtpUp   bool
-	profile  srtp.Profile
-	srtpIn   *srtp.Context
-	srtpOut  *srtp.Context
-	lastAuth time.Time
+	// bound is the one list of the peer's ICE-authenticated addresses (ice
+	// keeps none; udpmux's table follows it through Bind and Unbind).
+	bound     []netip.AddrPort
+	nominated netip.AddrPort // latest USE-CANDIDATE check (RFC 8445 §8.1.1)
+	dest      netip.AddrPort // where we send DTLS and RTCP
+	dtls      dtlsConn
+	role      dtlsRole
+	active    netip.AddrPort // the address of the latest authenticated SRTP/SRTCP
+	srtpUp    bool
+	profile   srtp.Profile
+	srtpIn    *srtp.Context
+	srtpOut   *srtp.Context
+	lastAuth  time.Time
 
 	ssrc    uint32 // ours, for RTCP
 	video   recvStats
@@ -551,6 +554,9 @@ func (p *Peer) handleBinding(now time.Time, src netip.AddrPort, m *stun.Message)
 	if !res.Authenticated {
 		p.stats.Dropped++
 		return
+	}
+	if res.Nominated {
+		p.nominated = src
 	}
 	if !p.isBound(src) {
 		p.logf("ICE check from %s: USERNAME, MESSAGE-INTEGRITY and FINGERPRINT verified, answered", src)

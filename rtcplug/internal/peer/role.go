@@ -84,7 +84,7 @@ func (p *Peer) onRemoteSet(now time.Time) {
 	if !p.role.client || p.dtls != nil {
 		return
 	}
-	if a, ok := p.ice.Selected(); ok && p.isBound(a) {
+	if a := p.nominated; a.IsValid() && p.isBound(a) {
 		p.startClient(now, a, "nominated before the answer was applied")
 		return
 	}
