@@ -8,6 +8,8 @@ import (
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/discover"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/udpmux"
 )
 
 // Discovery timing: a transaction gives up after discover.DefaultTimeout
@@ -87,40 +89,37 @@ func (p *Plugin) discover(server string) {
 	}
 }
 
-// transact runs one Binding transaction to its end.
+// transact runs one Binding transaction to its end, with the same driver as
+// every peer.
 func (p *Plugin) transact(c *discover.Client, server netip.AddrPort, inbox <-chan stunResponse) (netip.AddrPort, bool) {
-	req, err := c.Start(time.Now(), server)
-	if err != nil {
+	var mapped netip.AddrPort
+	var done, ok bool
+	d := udpmux.NewDriver[discover.Output](p.mux, c, func(o discover.Output) {
+		switch o.Kind {
+		case discover.Mapped:
+			mapped, ok, done = netip.AddrPortFrom(o.Mapped.Addr().Unmap(), o.Mapped.Port()), true, true
+		case discover.Failed:
+			p.log.Debug("STUN transaction failed", "server", o.Failure.Server.String(), "err", o.Failure.Err)
+			done = true
+		}
+	})
+	defer d.Stop()
+	if err := c.Start(time.Now(), server); err != nil {
 		return netip.AddrPort{}, false
 	}
-	_ = p.mux.WriteTo(req, server)
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for {
-		if f, failed := c.Failed(); failed {
-			p.log.Debug("STUN transaction failed", "server", f.Server.String(), "err", f.Err)
-			return netip.AddrPort{}, false
-		}
-		if c.Pending() == 0 {
-			return netip.AddrPort{}, false
-		}
-		if d := c.Deadline(); !d.IsZero() {
-			t.Reset(max(time.Until(d), 0))
-		}
+	d.Flush()
+	for !done && c.Pending() > 0 {
+		d.Rearm(time.Now())
 		select {
 		case <-p.ctx.Done():
 			return netip.AddrPort{}, false
 		case r := <-inbox:
-			if mapped, ok := c.Handle(time.Now(), r.src, r.b); ok {
-				return netip.AddrPortFrom(mapped.Addr().Unmap(), mapped.Port()), true
-			}
-		case <-t.C:
-			c.HandleTimeout(time.Now())
-			for to, b, ok := c.PollTransmit(); ok; to, b, ok = c.PollTransmit() {
-				_ = p.mux.WriteTo(b, to)
-			}
+			d.Handle(time.Now(), r.src, r.b)
+		case <-d.C():
+			d.Timeout(time.Now())
 		}
 	}
+	return mapped, ok
 }
 
 // resolveSTUN resolves host:port, preferring IPv4 (the usual NAT case), and

@@ -16,36 +16,15 @@ import (
 	"github.com/go-chi/chi/v5"
 	piondtls "github.com/pion/dtls/v3"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"github.com/nutsbolts/webrtc/rtcplug"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/testivf"
 )
 
 // ivfAll reads every frame of the test IVF file.
-func ivfAll(t *testing.T) [][]byte {
-	t.Helper()
-	f, err := os.Open(ivfPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, _, err := ivfreader.NewWith(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for {
-		fr, _, err := r.ParseNextFrame()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fr)
-	}
-}
+func ivfAll(t *testing.T) [][]byte { return testivf.Must(t, ivfPath) }
 
 // oggAll reads the Opus packets of the test Ogg file as the sender sends
 // them (one page each, headers left out).

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/nutsbolts/webrtc/rtcplug/internal/conference"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/media"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/record"
 )
@@ -35,13 +36,13 @@ const (
 	// DefaultJPEGQuality is the quality of snapshot JPEGs.
 	DefaultJPEGQuality = 90
 	// DefaultMaxConferences bounds the number of conferences.
-	DefaultMaxConferences = 64
+	DefaultMaxConferences = conference.DefaultMaxConferences
 	// DefaultMaxPeers bounds the peers of all conferences together.
-	DefaultMaxPeers = 256
+	DefaultMaxPeers = conference.DefaultMaxPeers
 	// DefaultMaxPeersPerConference bounds one conference.
-	DefaultMaxPeersPerConference = 16
+	DefaultMaxPeersPerConference = conference.DefaultMaxPeersPerConference
 	// DefaultMaxPending bounds peers that joined but have not connected yet.
-	DefaultMaxPending = 64
+	DefaultMaxPending = conference.DefaultMaxPending
 )
 
 type config struct {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/nutsbolts/webrtc/rtcplug/internal/conference"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/signal"
@@ -275,11 +274,10 @@ func (s *wsConn) join(name string) {
 	h, offer, err := s.p.join(name, identity, sourceOf(s.r), s.notify)
 	if err != nil {
 		switch {
-		case errors.Is(err, conference.ErrTooManyConferences), errors.Is(err, conference.ErrConferenceFull),
-			errors.Is(err, conference.ErrTooManyPeers), errors.Is(err, conference.ErrTooManyPending):
+		case errors.Is(err, ErrFull):
 			s.p.refusedJoin("ws", s.r, name, err)
 			s.sendError(signal.Errorf(signal.CodeFull, "%v", err))
-		case errors.Is(err, ErrClosed), errors.Is(err, conference.ErrClosed):
+		case errors.Is(err, ErrClosed):
 			s.sendError(signal.Errorf(signal.CodeInternal, "the server is shutting down"))
 		default:
 			s.p.log.Warn("join failed", "conference", name, "err", err)
@@ -316,12 +314,7 @@ func (s *wsConn) answer(text string) {
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
-	rm := remoteMedia(sess, remote)
-	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-	defer cancel()
-	err = s.peer.loop.Do(ctx, func(now time.Time, pp *peer.Peer) error {
-		return pp.SetRemote(now, remote, rm)
-	})
+	err = s.peer.setRemote(s.ctx, sess, remote)
 	if errors.Is(err, udpmux.ErrLoopDone) {
 		s.peer = nil
 		s.sendError(signal.Errorf(signal.CodeNotJoined, "the peer has ended; send JoinConference again"))

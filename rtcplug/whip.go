@@ -11,7 +11,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/nutsbolts/webrtc/rtcplug/internal/conference"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/signal"
@@ -103,8 +102,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 	}
 	h, err := p.newPeer(conf, identity, sourceOf(r), nil, true)
 	if err != nil {
-		if errors.Is(err, conference.ErrTooManyConferences) || errors.Is(err, conference.ErrConferenceFull) ||
-			errors.Is(err, conference.ErrTooManyPeers) || errors.Is(err, conference.ErrTooManyPending) || errors.Is(err, ErrClosed) || errors.Is(err, conference.ErrClosed) {
+		if errors.Is(err, ErrFull) || errors.Is(err, ErrClosed) {
 			p.refusedJoin("whip", r, conf, err)
 			w.Header().Set("Retry-After", "10")
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -124,10 +122,7 @@ func (p *Plugin) whipPost(w http.ResponseWriter, r *http.Request) {
 		VideoCodecs: p.cfg.codecs(),
 	})
 	if err == nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		rm := remoteMedia(offer, remote)
-		err = h.loop.Do(ctx, func(now time.Time, pp *peer.Peer) error { return pp.SetRemote(now, remote, rm) })
-		cancel()
+		err = h.setRemote(r.Context(), offer, remote)
 	}
 	if err != nil {
 		h.end(ErrBadOffer)
@@ -167,6 +162,18 @@ func (p *Plugin) whipDelete(w http.ResponseWriter, r *http.Request) {
 
 // remoteMedia collects what the peer needs from the client's video section
 // beyond sdp.Remote: its SSRCs and whether it takes NACKs.
+// setRemoteTimeout bounds the wait for a peer's loop to take the remote
+// description, for the WebSocket answer and the WHIP offer alike.
+const setRemoteTimeout = 5 * time.Second
+
+// setRemote hands the remote description of sess to the peer's loop.
+func (h *peerHandle) setRemote(ctx context.Context, sess *sdp.Session, remote sdp.Remote) error {
+	ctx, cancel := context.WithTimeout(ctx, setRemoteTimeout)
+	defer cancel()
+	rm := remoteMedia(sess, remote)
+	return h.loop.Do(ctx, func(now time.Time, pp *peer.Peer) error { return pp.SetRemote(now, remote, rm) })
+}
+
 func remoteMedia(sess *sdp.Session, remote sdp.Remote) peer.RemoteMedia {
 	var rm peer.RemoteMedia
 	for i := range sess.Media {

@@ -70,6 +70,7 @@ type row struct {
 // deliberately.
 var layering = []row{
 	{pkg: "rtcplug/internal/wire", kind: core},
+	{pkg: "rtcplug/internal/demux", kind: core},
 	{pkg: "rtcplug/internal/sdp", kind: core},
 	{pkg: "rtcplug/internal/h264dec", kind: core},
 	{pkg: "rtcplug/internal/jpeg", kind: core},
@@ -78,12 +79,12 @@ var layering = []row{
 	{pkg: "rtcplug/internal/rtcp", kind: core, may: []string{"rtcplug/internal/wire"}},
 	{pkg: "rtcplug/internal/discover", kind: core, may: []string{"rtcplug/internal/stun"}},
 	{pkg: "rtcplug/internal/ice", kind: core, may: []string{"rtcplug/internal/stun"}},
-	{pkg: "rtcplug/internal/dtls", kind: core, may: []string{"rtcplug/internal/wire"}, ext: []string{"golang.org/x/crypto"}},
+	{pkg: "rtcplug/internal/dtls", kind: core, may: []string{"rtcplug/internal/wire", "rtcplug/internal/srtp"}, ext: []string{"golang.org/x/crypto"}},
 	{pkg: "rtcplug/internal/srtp", kind: core, may: []string{"rtcplug/internal/rtp"}},
 	{pkg: "rtcplug/internal/vp8", kind: core, may: []string{"rtcplug/internal/rtp"}},
 	{pkg: "rtcplug/internal/h264", kind: core, may: []string{"rtcplug/internal/rtp"}},
 	{pkg: "rtcplug/internal/peer", kind: core, may: []string{
-		"rtcplug/internal/ice", "rtcplug/internal/dtls", "rtcplug/internal/srtp", "rtcplug/internal/rtcp",
+		"rtcplug/internal/demux", "rtcplug/internal/ice", "rtcplug/internal/dtls", "rtcplug/internal/srtp", "rtcplug/internal/rtcp",
 		"rtcplug/internal/vp8", "rtcplug/internal/h264", "rtcplug/internal/sdp"}},
 	{pkg: "rtcplug/internal/conference", kind: core, may: []string{"rtcplug/internal/peer"}},
 	{pkg: "rtcplug/internal/signal", kind: core, may: []string{"rtcplug/internal/peer"}},
@@ -91,7 +92,7 @@ var layering = []row{
 		"rtcplug/internal/peer", "rtcplug/internal/h264dec", "rtcplug/internal/jpeg"}, ext: []string{"golang.org/x/image"}},
 	{pkg: "rtcplug/internal/record", kind: ioLayer, may: []string{"rtcplug/internal/peer"},
 		ext: []string{"github.com/Eyevinn/mp4ff", "github.com/at-wat/ebml-go"}},
-	{pkg: "rtcplug/internal/udpmux", kind: ioLayer, may: []string{"rtcplug/internal/peer", "rtcplug/internal/discover"},
+	{pkg: "rtcplug/internal/udpmux", kind: ioLayer, may: []string{"rtcplug/internal/peer", "rtcplug/internal/discover", "rtcplug/internal/demux"},
 		ext: []string{"golang.org/x/net", "golang.org/x/sys"}},
 	{pkg: "rtcplug", kind: public, may: []string{
 		"rtcplug/internal/udpmux", "rtcplug/internal/conference", "rtcplug/internal/media",
@@ -101,6 +102,7 @@ var layering = []row{
 	{pkg: "rtcplug/rtcnats", kind: adapter, may: []string{"rtcplug"}, ext: []string{"github.com/nats-io/nats.go"}},
 	{pkg: "rtcplug/internal/cmd/...", kind: anything},
 	{pkg: "rtcplug/internal/testpeer", kind: anything},
+	{pkg: "rtcplug/internal/testivf", kind: anything},
 }
 
 // lookupRow returns the row for a package path below the module.

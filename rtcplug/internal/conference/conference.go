@@ -1,8 +1,7 @@
-// Package conference is the registry of conferences and their peers: by name,
-// by the peer's local ICE username fragment (how the first STUN check of an
-// unknown address finds its peer) and by the transport addresses ICE has
-// authenticated. Every table is bounded; a conference exists while it has
-// peers. The registry is safe for concurrent use and holds no goroutines.
+// Package conference is the registry of conferences and their peers, by name
+// and id, with the limits on joining and the peers' ICE credentials. Routing
+// a datagram by ufrag or address is udpmux's (udpmux.Table). Every table is
+// bounded; a conference exists while it has peers. The registry is safe for concurrent use and holds no goroutines.
 package conference
 
 import (
@@ -10,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"sort"
 	"sync"
 )
@@ -21,9 +19,6 @@ const (
 	DefaultMaxPeersPerConference = 16
 	DefaultMaxPeers              = 256
 	DefaultMaxPending            = 64
-	// MaxAddrsPerPeer bounds the transport addresses one peer may bind (one
-	// per candidate pair that passed a check: IPv4, IPv6, relays).
-	MaxAddrsPerPeer = 8
 )
 
 // Credential lengths. RFC 8445 §5.3: ufrag ≥ 4 and pwd ≥ 22 characters of
@@ -86,20 +81,16 @@ type Member[T any] struct {
 
 	pending bool
 	source  string // JoinFrom's source, "" for none
-	addrs   []netip.AddrPort
-	active  netip.AddrPort // carries the member's authenticated media (Activate)
 	gone    bool
 }
 
-// Registry maps names, ufrags and addresses to members.
+// Registry maps conference names and peer ids to members.
 type Registry[T any] struct {
 	limits Limits
 	rand   io.Reader
 
 	mu      sync.RWMutex
 	confs   map[string]map[string]*Member[T]
-	byUfrag map[string]*Member[T]
-	byAddr  map[netip.AddrPort]*Member[T]
 	peers   int
 	pending int
 	// pendingBy counts pending members per source; an entry goes when its
@@ -115,8 +106,6 @@ func New[T any](limits Limits, rand io.Reader) *Registry[T] {
 		limits:    limits.withDefaults(),
 		rand:      rand,
 		confs:     make(map[string]map[string]*Member[T]),
-		byUfrag:   make(map[string]*Member[T]),
-		byAddr:    make(map[netip.AddrPort]*Member[T]),
 		pendingBy: make(map[string]int),
 	}
 }
@@ -195,9 +184,6 @@ func (r *Registry[T]) admit(m *Member[T]) error {
 		return err
 	}
 	peers, ok := r.confs[m.Conference]
-	if _, dup := r.byUfrag[m.Ufrag]; dup {
-		return errors.New("conference: credential collision")
-	}
 	if !ok {
 		peers = make(map[string]*Member[T])
 		r.confs[m.Conference] = peers
@@ -206,7 +192,6 @@ func (r *Registry[T]) admit(m *Member[T]) error {
 		return errors.New("conference: id collision")
 	}
 	peers[m.ID] = m
-	r.byUfrag[m.Ufrag] = m
 	r.peers++
 	r.pending++
 	if m.source != "" {
@@ -239,7 +224,7 @@ func (r *Registry[T]) Connected(m *Member[T]) {
 	}
 }
 
-// Leave removes m and its addresses; the conference goes when empty. It
+// Leave removes m; the conference goes when empty. It
 // reports whether m was still registered.
 func (r *Registry[T]) Leave(m *Member[T]) bool {
 	r.mu.Lock()
@@ -252,12 +237,6 @@ func (r *Registry[T]) Leave(m *Member[T]) bool {
 		r.unpend(m)
 	}
 	r.peers--
-	for _, a := range m.addrs {
-		if r.byAddr[a] == m {
-			delete(r.byAddr, a)
-		}
-	}
-	delete(r.byUfrag, m.Ufrag)
 	if peers := r.confs[m.Conference]; peers != nil {
 		delete(peers, m.ID)
 		if len(peers) == 0 {
@@ -267,117 +246,11 @@ func (r *Registry[T]) Leave(m *Member[T]) bool {
 	return true
 }
 
-// Bind routes addr to m from now on. ICE calls it only after a check from
-// addr passed MESSAGE-INTEGRITY. An address already bound to another peer is
-// taken over (a NAT may reuse a mapping), unless it carries that peer's
-// authenticated media (Activate): a check can be replayed from anywhere, so
-// it does not outweigh SRTP. Past MaxAddrsPerPeer, the oldest of m's
-// addresses is released.
-func (r *Registry[T]) Bind(m *Member[T], addr netip.AddrPort) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.bind(m, addr, false)
-}
-
-// Activate marks addr as carrying m's authenticated media (SRTP/SRTCP that
-// passed authentication): it is routed to m, taken from any other member,
-// and no Bind takes it away while m keeps it active.
-func (r *Registry[T]) Activate(m *Member[T], addr netip.AddrPort) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.bind(m, addr, true) {
-		m.active = addr
-	}
-}
-
-// bind is Bind (force false) and Activate (force true); r.mu is held. It
-// reports whether addr is m's now.
-func (r *Registry[T]) bind(m *Member[T], addr netip.AddrPort, force bool) bool {
-	if m.gone {
-		return false
-	}
-	if cur, ok := r.byAddr[addr]; ok {
-		if cur == m {
-			return true
-		}
-		if cur.active == addr && !force {
-			return false
-		}
-		cur.addrs = removeAddr(cur.addrs, addr)
-		if cur.active == addr {
-			cur.active = netip.AddrPort{}
-		}
-	}
-	if len(m.addrs) >= MaxAddrsPerPeer {
-		// The oldest address goes, never the active one.
-		i := 0
-		if m.addrs[0] == m.active {
-			i = 1
-		}
-		old := m.addrs[i]
-		m.addrs = append(m.addrs[:i], m.addrs[i+1:]...)
-		if r.byAddr[old] == m {
-			delete(r.byAddr, old)
-		}
-	}
-	m.addrs = append(m.addrs, addr)
-	r.byAddr[addr] = m
-	return true
-}
-
-// Unbind stops routing addr to m (the peer let it go to make room for a
-// newer address). An address another peer has taken over stays with it.
-func (r *Registry[T]) Unbind(m *Member[T], addr netip.AddrPort) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	m.addrs = removeAddr(m.addrs, addr)
-	if r.byAddr[addr] == m {
-		delete(r.byAddr, addr)
-	}
-	if m.active == addr {
-		m.active = netip.AddrPort{}
-	}
-}
-
-func removeAddr(s []netip.AddrPort, a netip.AddrPort) []netip.AddrPort {
-	for i, x := range s {
-		if x == a {
-			return append(s[:i], s[i+1:]...)
-		}
-	}
-	return s
-}
-
-// ByAddr finds the member an authenticated address is bound to.
-func (r *Registry[T]) ByAddr(addr netip.AddrPort) (*Member[T], bool) {
-	r.mu.RLock()
-	m, ok := r.byAddr[addr]
-	r.mu.RUnlock()
-	return m, ok
-}
-
 // ByID finds a member by conference and id.
 func (r *Registry[T]) ByID(conference, id string) (*Member[T], bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	m, ok := r.confs[conference][id]
-	return m, ok
-}
-
-// ByUfrag finds the member whose local ICE ufrag is u.
-func (r *Registry[T]) ByUfrag(u string) (*Member[T], bool) {
-	r.mu.RLock()
-	m, ok := r.byUfrag[u]
-	r.mu.RUnlock()
-	return m, ok
-}
-
-// ByUfragBytes is ByUfrag for a ufrag still in a read buffer; it does not
-// allocate.
-func (r *Registry[T]) ByUfragBytes(u []byte) (*Member[T], bool) {
-	r.mu.RLock()
-	m, ok := r.byUfrag[string(u)]
-	r.mu.RUnlock()
 	return m, ok
 }
 
@@ -411,14 +284,14 @@ func (r *Registry[T]) Members() []*Member[T] {
 
 // Stats is a snapshot of the registry's size.
 type Stats struct {
-	Conferences, Peers, Pending, Addrs int
+	Conferences, Peers, Pending int
 }
 
 // Stats returns the current counts.
 func (r *Registry[T]) Stats() Stats {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return Stats{Conferences: len(r.confs), Peers: r.peers, Pending: r.pending, Addrs: len(r.byAddr)}
+	return Stats{Conferences: len(r.confs), Peers: r.peers, Pending: r.pending}
 }
 
 // Conferences lists the conference names, sorted.

@@ -3,11 +3,12 @@
 // client transactions with the retransmission schedule of RFC 8489 §6.2.1,
 // driven entirely by the caller.
 //
-// The caller sends what Start returns, passes every STUN response that
-// arrives to Handle, calls HandleTimeout when Deadline passes, sends what
-// PollTransmit yields, and reads failures from Failed, after which it may
-// back off and Start again. The Client does no I/O and reads no clock. It is
-// not safe for concurrent use.
+// It has the drive shape of every core: the caller Starts a transaction,
+// passes every datagram that may be a response to Handle, calls
+// HandleTimeout when Deadline passes, and after each call takes what Poll
+// yields: requests to send, mapped addresses found and failures (after which
+// it may back off and Start again). The Client does no I/O and reads no
+// clock. It is not safe for concurrent use.
 package discover
 
 import (
@@ -32,9 +33,9 @@ const (
 	MaxTransmissions = 7
 	// MaxOutstanding bounds the transactions in flight.
 	MaxOutstanding = 8
-	// maxFailures bounds the failures waiting for Failed; when the caller
-	// does not drain them, the oldest are dropped.
-	maxFailures = MaxOutstanding
+	// maxResults bounds the addresses and failures waiting for Poll; when
+	// the caller does not drain them, the oldest are dropped.
+	maxResults = MaxOutstanding
 	// requestBufSize fits a Binding request with FINGERPRINT (28 bytes).
 	requestBufSize = 32
 )
@@ -56,6 +57,33 @@ type Config struct {
 	Timeout time.Duration // per transaction; 0 = DefaultTimeout
 }
 
+// OutputKind says what an Output is.
+type OutputKind uint8
+
+// Output kinds.
+const (
+	// Transmit: send Data to To (a request or its retransmission).
+	Transmit OutputKind = iota + 1
+	// Mapped: the server To answered; Mapped is our address as it saw it.
+	Mapped
+	// Failed: a transaction ended without an address (Failure).
+	Failed
+)
+
+// Output is one thing Poll yields.
+type Output struct {
+	Kind    OutputKind
+	To      netip.AddrPort // Transmit: destination; Mapped: the server
+	Data    []byte         // Transmit: valid until the next call on the Client
+	Mapped  netip.AddrPort // Mapped
+	Failure Failure        // Failed
+}
+
+// Datagram returns the datagram to send for a Transmit output.
+func (o Output) Datagram() (netip.AddrPort, []byte, bool) {
+	return o.To, o.Data, o.Kind == Transmit
+}
+
 // Failure is a transaction that ended without an address.
 type Failure struct {
 	Server netip.AddrPort
@@ -66,7 +94,7 @@ type Failure struct {
 
 type transaction struct {
 	active bool
-	due    bool // a retransmission waits for PollTransmit
+	due    bool // a transmission waits for Poll
 	server netip.AddrPort
 	id     [12]byte
 	req    []byte
@@ -78,13 +106,13 @@ type transaction struct {
 
 // Client is a table of Binding transactions.
 type Client struct {
-	cfg      Config
-	txs      [MaxOutstanding]transaction
-	msg      stun.Message // decodes responses
-	build    stun.Message // builds requests into a transaction's buffer
-	failures [maxFailures]Failure
-	fhead    int // index of the oldest queued failure
-	nfail    int
+	cfg     Config
+	txs     [MaxOutstanding]transaction
+	msg     stun.Message       // decodes responses
+	build   stun.Message       // builds requests into a transaction's buffer
+	results [maxResults]Output // Mapped and Failed, oldest at rhead
+	rhead   int
+	nres    int
 }
 
 // New returns a Client.
@@ -107,15 +135,15 @@ func sameAddr(a, b netip.AddrPort) bool {
 	return a.Port() == b.Port() && a.Addr().Unmap() == b.Addr().Unmap()
 }
 
-// Start begins a transaction with server and returns the first request to
-// send to it. The bytes stay valid until the next call on c.
-func (c *Client) Start(now time.Time, server netip.AddrPort) ([]byte, error) {
+// Start begins a transaction with server; its first request is the next
+// Transmit that Poll yields.
+func (c *Client) Start(now time.Time, server netip.AddrPort) error {
 	if !server.IsValid() {
-		return nil, ErrInvalidServer
+		return ErrInvalidServer
 	}
 	tx := c.free()
 	if tx == nil {
-		return nil, ErrBusy
+		return ErrBusy
 	}
 	m := &c.build
 	m.Raw = tx.req[:0]
@@ -123,10 +151,11 @@ func (c *Client) Start(now time.Time, server netip.AddrPort) ([]byte, error) {
 		m.Raw = make([]byte, 0, requestBufSize)
 	}
 	if err := m.BuildBindingRequest(c.cfg.Rand); err != nil {
-		return nil, err
+		return err
 	}
 	*tx = transaction{
 		active: true,
+		due:    true,
 		server: server,
 		id:     m.TransactionID,
 		req:    m.Raw,
@@ -136,7 +165,7 @@ func (c *Client) Start(now time.Time, server netip.AddrPort) ([]byte, error) {
 		sent:   1,
 	}
 	m.Raw = nil // the request now belongs to the transaction
-	return tx.req, nil
+	return nil
 }
 
 func (c *Client) free() *transaction {
@@ -160,37 +189,37 @@ func (c *Client) Pending() int {
 }
 
 // Handle offers a datagram received from src. When it is the success
-// response to a transaction started with src, that transaction ends and the
-// mapped address is returned. A response from another address or with an
+// response to a transaction started with src, that transaction ends and Poll
+// yields the mapped address. A response from another address or with an
 // unknown transaction ID is ignored, as is one that fails FINGERPRINT (it
 // may be forged or corrupt; the server may still answer). An error response
 // or an unusable success response ends the transaction as a Failure.
-func (c *Client) Handle(now time.Time, src netip.AddrPort, b []byte) (mapped netip.AddrPort, ok bool) {
+func (c *Client) Handle(now time.Time, src netip.AddrPort, b []byte) {
 	if !stun.IsMessage(b) {
-		return netip.AddrPort{}, false
+		return
 	}
 	m := &c.msg
 	if m.Decode(b) != nil {
-		return netip.AddrPort{}, false
+		return
 	}
 	if cl := m.Class(); cl != stun.ClassSuccess && cl != stun.ClassError {
-		return netip.AddrPort{}, false
+		return
 	}
 	tx := c.match(src, m.TransactionID)
 	if tx == nil {
-		return netip.AddrPort{}, false
+		return
 	}
 	ap, err := m.CheckBindingResponse(tx.id)
 	if errors.Is(err, stun.ErrFingerprint) {
-		return netip.AddrPort{}, false
+		return
 	}
 	server := tx.server
 	tx.active, tx.due = false, false
 	if err != nil {
 		c.fail(server, err)
-		return netip.AddrPort{}, false
+		return
 	}
-	return ap, true
+	c.push(Output{Kind: Mapped, To: server, Mapped: ap})
 }
 
 func (c *Client) match(src netip.AddrPort, id [12]byte) *transaction {
@@ -204,8 +233,8 @@ func (c *Client) match(src netip.AddrPort, id [12]byte) *transaction {
 }
 
 // HandleTimeout advances the retransmission timers to now: a transaction
-// whose retransmission time has come queues its request again (read it with
-// PollTransmit) with the timeout doubled; one past its overall timeout
+// whose retransmission time has come queues its request again (a Transmit
+// for Poll) with the timeout doubled; one past its overall timeout
 // becomes a Failure.
 func (c *Client) HandleTimeout(now time.Time) {
 	for i := range c.txs {
@@ -236,17 +265,24 @@ func (c *Client) HandleTimeout(now time.Time) {
 	}
 }
 
-// PollTransmit returns the next retransmission and its destination, or
-// ok == false when none is queued. b stays valid until the next call on c.
-func (c *Client) PollTransmit() (to netip.AddrPort, b []byte, ok bool) {
+// Poll returns the next output: requests to send first, then addresses
+// found and failures, oldest first; ok is false when there is none.
+func (c *Client) Poll() (Output, bool) {
 	for i := range c.txs {
 		tx := &c.txs[i]
 		if tx.active && tx.due {
 			tx.due = false
-			return tx.server, tx.req, true
+			return Output{Kind: Transmit, To: tx.server, Data: tx.req}, true
 		}
 	}
-	return netip.AddrPort{}, nil, false
+	if c.nres == 0 {
+		return Output{}, false
+	}
+	o := c.results[c.rhead]
+	c.results[c.rhead] = Output{}
+	c.rhead = (c.rhead + 1) % maxResults
+	c.nres--
+	return o, true
 }
 
 // Deadline is the earliest time HandleTimeout has work to do, zero when no
@@ -270,22 +306,15 @@ func (c *Client) Deadline() time.Time {
 }
 
 func (c *Client) fail(server netip.AddrPort, err error) {
-	if c.nfail == maxFailures {
-		c.fhead = (c.fhead + 1) % maxFailures
-		c.nfail--
-	}
-	c.failures[(c.fhead+c.nfail)%maxFailures] = Failure{Server: server, Err: err}
-	c.nfail++
+	c.push(Output{Kind: Failed, To: server, Failure: Failure{Server: server, Err: err}})
 }
 
-// Failed returns the oldest failure not yet returned.
-func (c *Client) Failed() (Failure, bool) {
-	if c.nfail == 0 {
-		return Failure{}, false
+// push queues a result; when the queue is full the oldest goes.
+func (c *Client) push(o Output) {
+	if c.nres == maxResults {
+		c.rhead = (c.rhead + 1) % maxResults
+		c.nres--
 	}
-	f := c.failures[c.fhead]
-	c.failures[c.fhead] = Failure{}
-	c.fhead = (c.fhead + 1) % maxFailures
-	c.nfail--
-	return f, true
+	c.results[(c.rhead+c.nres)%maxResults] = o
+	c.nres++
 }

@@ -33,6 +33,61 @@ type failReader struct{}
 
 func (failReader) Read([]byte) (int, error) { return 0, errors.New("no entropy") }
 
+// client wraps a Client with the per-kind view the tests read: what Poll
+// yields is taken in order, and outputs of other kinds met on the way wait
+// in stash.
+type client struct {
+	*Client
+	stash []Output
+}
+
+func testClient(cfg Config) *client { return &client{Client: New(cfg)} }
+
+func (c *client) take(kind OutputKind) (Output, bool) {
+	for i, o := range c.stash {
+		if o.Kind == kind {
+			c.stash = append(c.stash[:i], c.stash[i+1:]...)
+			return o, true
+		}
+	}
+	for o, ok := c.Poll(); ok; o, ok = c.Poll() {
+		if o.Kind == kind {
+			return o, true
+		}
+		c.stash = append(c.stash, o)
+	}
+	return Output{}, false
+}
+
+// Start starts a transaction and returns its first request.
+func (c *client) Start(now time.Time, server netip.AddrPort) ([]byte, error) {
+	if err := c.Client.Start(now, server); err != nil {
+		return nil, err
+	}
+	o, ok := c.take(Transmit)
+	if !ok {
+		return nil, errors.New("no request queued")
+	}
+	return o.Data, nil
+}
+
+// Handle offers b and returns the address it yielded, if any.
+func (c *client) Handle(now time.Time, src netip.AddrPort, b []byte) (netip.AddrPort, bool) {
+	c.Client.Handle(now, src, b)
+	o, ok := c.take(Mapped)
+	return o.Mapped, ok
+}
+
+func (c *client) PollTransmit() (netip.AddrPort, []byte, bool) {
+	o, ok := c.take(Transmit)
+	return o.To, o.Data, ok
+}
+
+func (c *client) Failed() (Failure, bool) {
+	o, ok := c.take(Failed)
+	return o.Failure, ok
+}
+
 // respond builds the server's answer to req.
 func respond(t testing.TB, req []byte, f func(m *stun.Message)) []byte {
 	t.Helper()
@@ -61,7 +116,7 @@ func respond(t testing.TB, req []byte, f func(m *stun.Message)) []byte {
 }
 
 func TestSuccess(t *testing.T) {
-	c := New(Config{Rand: &seqReader{}})
+	c := testClient(Config{Rand: &seqReader{}})
 	req, err := c.Start(t0, server)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +142,7 @@ func TestSuccess(t *testing.T) {
 }
 
 func TestIPv4MappedSource(t *testing.T) {
-	c := New(Config{Rand: &seqReader{}})
+	c := testClient(Config{Rand: &seqReader{}})
 	req, _ := c.Start(t0, server)
 	src := netip.AddrPortFrom(netip.AddrFrom16(server.Addr().As16()), server.Port())
 	if got, ok := c.Handle(t0, src, respond(t, req, nil)); !ok || got != mapped {
@@ -96,7 +151,7 @@ func TestIPv4MappedSource(t *testing.T) {
 }
 
 func TestMappedAddressFallback(t *testing.T) {
-	c := New(Config{Rand: &seqReader{}})
+	c := testClient(Config{Rand: &seqReader{}})
 	req, _ := c.Start(t0, server6)
 	resp := respond(t, req, func(m *stun.Message) { m.AddMappedAddress(mapped) })
 	if got, ok := c.Handle(t0, server6, resp); !ok || got != mapped {
@@ -105,7 +160,7 @@ func TestMappedAddressFallback(t *testing.T) {
 }
 
 func TestRetransmitAndTimeout(t *testing.T) {
-	c := New(Config{Rand: &seqReader{}})
+	c := testClient(Config{Rand: &seqReader{}})
 	req, _ := c.Start(t0, server)
 	first := append([]byte(nil), req...)
 
@@ -162,7 +217,7 @@ func TestRetransmitAndTimeout(t *testing.T) {
 func TestLongScheduleCapsTransmissions(t *testing.T) {
 	// With a long timeout the full RFC schedule applies: Rc = 7 requests
 	// at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s, then silence until the end.
-	c := New(Config{Rand: &seqReader{}, Timeout: 39500 * time.Millisecond})
+	c := testClient(Config{Rand: &seqReader{}, Timeout: 39500 * time.Millisecond})
 	c.Start(t0, server)
 	n := 1
 	var last time.Time
@@ -185,7 +240,7 @@ func TestLongScheduleCapsTransmissions(t *testing.T) {
 }
 
 func TestLateTimeoutCall(t *testing.T) {
-	c := New(Config{Rand: &seqReader{}})
+	c := testClient(Config{Rand: &seqReader{}})
 	c.Start(t0, server)
 	// Called late (at 1.4 s): one retransmission now, the next one a
 	// doubled RTO later than planned, never in the past.
@@ -203,7 +258,7 @@ func TestLateTimeoutCall(t *testing.T) {
 }
 
 func TestIgnored(t *testing.T) {
-	c := New(Config{Rand: &seqReader{}})
+	c := testClient(Config{Rand: &seqReader{}})
 	req, _ := c.Start(t0, server)
 	good := respond(t, req, nil)
 
@@ -240,7 +295,7 @@ func TestIgnored(t *testing.T) {
 }
 
 func TestErrorResponseFails(t *testing.T) {
-	c := New(Config{Rand: &seqReader{}})
+	c := testClient(Config{Rand: &seqReader{}})
 	req, _ := c.Start(t0, server)
 	resp := respond(t, req, func(m *stun.Message) {
 		m.SetType(stun.TypeBindingError)
@@ -268,7 +323,7 @@ func TestErrorResponseFails(t *testing.T) {
 }
 
 func TestBounds(t *testing.T) {
-	c := New(Config{Rand: &seqReader{}})
+	c := testClient(Config{Rand: &seqReader{}})
 	reqs := map[[12]byte]bool{}
 	for i := 0; i < MaxOutstanding; i++ {
 		req, err := c.Start(t0, server)
@@ -288,7 +343,7 @@ func TestBounds(t *testing.T) {
 	if _, err := c.Start(t0, netip.AddrPort{}); !errors.Is(err, ErrInvalidServer) {
 		t.Fatalf("invalid server: %v", err)
 	}
-	if _, err := New(Config{Rand: failReader{}}).Start(t0, server); !errors.Is(err, stun.ErrRandom) {
+	if _, err := testClient(Config{Rand: failReader{}}).Start(t0, server); !errors.Is(err, stun.ErrRandom) {
 		t.Fatalf("rand failure: %v", err)
 	}
 	// All time out; the failure queue holds them; slots free up.
@@ -313,13 +368,13 @@ func TestBounds(t *testing.T) {
 	for _, ok := c.Failed(); ok; _, ok = c.Failed() {
 		n++
 	}
-	if n != maxFailures {
+	if n != maxResults {
 		t.Fatalf("%d failures queued", n)
 	}
 }
 
 func TestNoAllocSteadyState(t *testing.T) {
-	c := New(Config{Rand: &seqReader{}})
+	c := testClient(Config{Rand: &seqReader{}})
 	req, _ := c.Start(t0, server)
 	resp := respond(t, req, nil)
 	c.Handle(t0, server, resp)

@@ -11,7 +11,7 @@ import (
 // transaction in flight: never a panic, the table stays bounded, and an
 // address is only ever returned for the transaction's own ID.
 func FuzzHandle(f *testing.F) {
-	seed := New(Config{Rand: &seqReader{}})
+	seed := testClient(Config{Rand: &seqReader{}})
 	req, _ := seed.Start(t0, server)
 	f.Add(respond(f, req, nil))
 	f.Add(respond(f, req, func(m *stun.Message) { m.AddMappedAddress(server6) }))
@@ -22,7 +22,7 @@ func FuzzHandle(f *testing.F) {
 	}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c := New(Config{Rand: &seqReader{}})
+		c := testClient(Config{Rand: &seqReader{}})
 		req, err := c.Start(t0, server)
 		if err != nil {
 			t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 // server (pion), over an in-memory pipe with the real clock and no loss,
 // so no timer fires. ns/op is the whole handshake, client included; the
 // client is identical in both, so the difference is the servers'. For
-// ours, server-ns/op is the time spent inside HandleDatagram alone.
+// ours, server-ns/op is the time spent inside handleDatagram alone.
 func BenchmarkHandshake(b *testing.B) {
 	serverCert, serverTLS := testIdentity(b)
 	clientCert, clientTLS := testIdentity(b)
@@ -45,8 +45,8 @@ func BenchmarkHandshake(b *testing.B) {
 					select {
 					case d := <-inbox:
 						t0 := time.Now()
-						srv.HandleDatagram(t0, d)
-						for out := srv.PollTransmit(); out != nil; out = srv.PollTransmit() {
+						srv.handleDatagram(t0, d)
+						for out := srv.pollTransmit(); out != nil; out = srv.pollTransmit() {
 							cc.deliver(append([]byte(nil), out...))
 						}
 						inServer += time.Since(t0)
@@ -115,20 +115,20 @@ func BenchmarkServerHelloFlights(b *testing.B) {
 	cfg := testServerConfig(b)
 	now := time.Unix(1_700_000_000, 0)
 	s := newTestServerFrom(b, cfg, 0)
-	s.HandleDatagram(now, frames[3])
-	s.HandleDatagram(now, frames[4])
-	_, fr, _, _ := parseRecord(s.PollTransmit())
+	s.handleDatagram(now, frames[3])
+	s.handleDatagram(now, frames[4])
+	_, fr, _, _ := parseRecord(s.pollTransmit())
 	hh, _, _ := parseHandshake(fr)
 	retry := fragmentHello(insertCookie(chromiumHelloF(b, frames), hh.fragment[3:]), 1, 2)
 	b.ReportAllocs()
 	for b.Loop() {
 		s := newTestServerFrom(b, cfg, 0)
-		s.HandleDatagram(now, frames[3])
-		s.HandleDatagram(now, frames[4])
-		s.PollTransmit()
-		s.HandleDatagram(now, retry[0])
-		s.HandleDatagram(now, retry[1])
-		if s.PollTransmit() == nil {
+		s.handleDatagram(now, frames[3])
+		s.handleDatagram(now, frames[4])
+		s.pollTransmit()
+		s.handleDatagram(now, retry[0])
+		s.handleDatagram(now, retry[1])
+		if s.pollTransmit() == nil {
 			b.Fatal("no flight 4")
 		}
 	}

@@ -86,7 +86,7 @@ func newTestServerFrom(t testing.TB, cfg Config, mtu int) *Server {
 
 func drain(s *Server) [][]byte {
 	var out [][]byte
-	for d := s.PollTransmit(); d != nil; d = s.PollTransmit() {
+	for d := s.pollTransmit(); d != nil; d = s.pollTransmit() {
 		out = append(out, append([]byte(nil), d...))
 	}
 	return out
@@ -217,7 +217,7 @@ func TestChromiumHelloVerify(t *testing.T) {
 		s := newTestServer(t, 0)
 		var out [][]byte
 		for _, n := range order {
-			if err := s.HandleDatagram(now, frames[n]); err != nil {
+			if err := s.handleDatagram(now, frames[n]); err != nil {
 				t.Fatal(err)
 			}
 			out = append(out, drain(s)...)
@@ -261,7 +261,7 @@ func TestChromiumCookieRetry(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	s := newTestServer(t, 0)
 	for _, n := range []int{3, 4} {
-		if err := s.HandleDatagram(now, frames[n]); err != nil {
+		if err := s.handleDatagram(now, frames[n]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -272,7 +272,7 @@ func TestChromiumCookieRetry(t *testing.T) {
 
 	// Chromium retransmits its first hello (frames 8-9): another HVR, no state.
 	for _, n := range []int{8, 9} {
-		if err := s.HandleDatagram(now, frames[n]); err != nil {
+		if err := s.handleDatagram(now, frames[n]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -298,7 +298,7 @@ func TestChromiumCookieRetry(t *testing.T) {
 	later := now.Add(300 * time.Millisecond)
 	// Fed in reverse order, as reordering could deliver it.
 	for _, i := range []int{1, 0} {
-		if err := s.HandleDatagram(later, retry[i]); err != nil {
+		if err := s.handleDatagram(later, retry[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -360,7 +360,7 @@ func TestChromiumCookieRetry(t *testing.T) {
 	// new record sequence numbers, and no new state.
 	again := fragmentHello(body, 1, 6)
 	for _, d := range again {
-		if err := s.HandleDatagram(later.Add(time.Second/2), d); err != nil {
+		if err := s.handleDatagram(later.Add(time.Second/2), d); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -22,7 +22,7 @@ type Client struct {
 const maxHelloVerifies = 4
 
 // NewClient returns a Client whose first flight, a ClientHello, is already
-// queued in PollTransmit, with its retransmission timer armed at now.
+// queued for Poll, with its retransmission timer armed at now.
 // cfg.ExpectedFingerprints are the server's fingerprints from its SDP;
 // CookieSecret is not used.
 func NewClient(cfg Config, now time.Time) (*Client, error) {
@@ -45,7 +45,7 @@ func NewClient(cfg Config, now time.Time) (*Client, error) {
 		ecPointFormats:     []byte{0}, // uncompressed (RFC 8422 §5.1.2)
 		hasECPointFormats:  true,
 		signatureSchemes:   verifySchemes(),
-		srtpProfiles:       c.SRTPProfiles,
+		srtpProfiles:       profileIDs(c.SRTPProfiles),
 		hasSRTP:            true,
 		extendedMaster:     true,
 		hasRenegotiation:   true, // empty: an initial handshake (RFC 5746 §3.4)
@@ -53,6 +53,7 @@ func NewClient(cfg Config, now time.Time) (*Client, error) {
 	cl.state = awaitFlight4
 	cl.expect = typeServerHello
 	cl.sendHello(now)
+	cl.progress(true, 0, 0, false)
 	return cl, nil
 }
 

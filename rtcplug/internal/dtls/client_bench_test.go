@@ -70,10 +70,10 @@ func BenchmarkClientHandshake(b *testing.B) {
 			errc := make(chan error, 1)
 			go func() { errc <- srv.HandshakeContext(context.Background()) }()
 			for c.state != established {
-				for d := c.PollTransmit(); d != nil; d = c.PollTransmit() {
+				for d := c.pollTransmit(); d != nil; d = c.pollTransmit() {
 					sc.deliver(append([]byte(nil), d...))
 				}
-				if err := c.HandleDatagram(time.Now(), <-inbox); err != nil {
+				if err := c.handleDatagram(time.Now(), <-inbox); err != nil {
 					b.Fatal(err)
 				}
 			}

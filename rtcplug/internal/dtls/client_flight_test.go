@@ -13,7 +13,7 @@ import (
 // collect drains an endpoint's datagrams (copied).
 func collect(e endpoint) [][]byte {
 	var out [][]byte
-	for d := e.PollTransmit(); d != nil; d = e.PollTransmit() {
+	for d := e.pollTransmit(); d != nil; d = e.pollTransmit() {
 		out = append(out, bytes.Clone(d))
 	}
 	return out
@@ -21,13 +21,13 @@ func collect(e endpoint) [][]byte {
 
 func feedAll(now time.Time, e endpoint, ds [][]byte) {
 	for _, d := range ds {
-		_ = e.HandleDatagram(now, d)
+		_ = e.handleDatagram(now, d)
 	}
 }
 
 func events(e endpoint) []Event {
 	var evs []Event
-	for ev, ok := e.PollEvent(); ok; ev, ok = e.PollEvent() {
+	for ev, ok := e.pollEvent(); ok; ev, ok = e.pollEvent() {
 		evs = append(evs, ev)
 	}
 	return evs
@@ -164,7 +164,7 @@ func TestClientReplayAndAlerts(t *testing.T) {
 	if len(evs) != 2 || evs[1].Kind != Failed || !errors.As(evs[1].Err, &ae) || !ae.Remote || ae.Description != uint8(alertInternalError) {
 		t.Fatalf("events %v", evs)
 	}
-	if err := c.HandleDatagram(now, d[0]); err == nil {
+	if err := c.handleDatagram(now, d[0]); err == nil {
 		t.Fatal("dead client accepted a datagram")
 	}
 }

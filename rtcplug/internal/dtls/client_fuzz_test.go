@@ -90,16 +90,16 @@ func FuzzClientFlight4(f *testing.F) {
 			if i := bytes.Index(d, fuzzSep); i >= 0 {
 				d, rest = d[:i], d[i+len(fuzzSep):]
 			}
-			_ = c.HandleDatagram(now, d)
+			_ = c.handleDatagram(now, d)
 			if dl := c.Deadline(); !dl.IsZero() {
 				c.HandleTimeout(dl)
 			}
-			for out := c.PollTransmit(); out != nil; out = c.PollTransmit() {
+			for out := c.pollTransmit(); out != nil; out = c.pollTransmit() {
 				if len(out) > mtu {
 					t.Fatalf("datagram of %d bytes", len(out))
 				}
 			}
-			for _, ok := c.PollEvent(); ok; _, ok = c.PollEvent() {
+			for _, ok := c.pollEvent(); ok; _, ok = c.pollEvent() {
 			}
 			if c.reasm.buffered > maxBufferedBytes || len(c.transcript) > maxTranscript {
 				t.Fatal("buffers over bounds")

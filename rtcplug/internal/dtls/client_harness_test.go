@@ -13,7 +13,7 @@ import (
 // server produced.
 type clientPipeResult struct {
 	serverErr                                  error // pion's handshake
-	clientErr                                  error // our client's last HandleDatagram error
+	clientErr                                  error // our client's last handleDatagram error
 	clientEKM, serverEKM                       []byte
 	serverSRTP                                 uint16
 	clientRetx, clientResends                  int

@@ -32,7 +32,7 @@ func TestClientPionInterop(t *testing.T) {
 							serverCfg: sc,
 							clientCfg: Config{Certificate: clientCert,
 								ExpectedFingerprints: []Fingerprint{mustFingerprint(t, serverCert)}},
-							ekmLen: srtpKMLen(prof),
+							ekmLen: srtpKMLen(uint16(prof)),
 						})
 						if r.serverErr != nil {
 							t.Fatalf("pion server handshake: %v (client err %v, events %v)", r.serverErr, r.clientErr, r.events)
@@ -41,13 +41,13 @@ func TestClientPionInterop(t *testing.T) {
 						if !ok {
 							t.Fatalf("no HandshakeComplete: %v", r.events)
 						}
-						if ev.CipherSuite != suite || ev.SRTPProfile != prof || r.serverSRTP != prof || r.client.group != group {
+						if ev.CipherSuite != suite || ev.SRTPProfile != prof || r.serverSRTP != uint16(prof) || r.client.group != group {
 							t.Fatalf("negotiated %04x/%d/%d, server %d", ev.CipherSuite, ev.SRTPProfile, r.client.group, r.serverSRTP)
 						}
 						if !bytes.Equal(ev.PeerCertificate, serverCert.DER) {
 							t.Fatal("peer certificate differs")
 						}
-						if len(r.clientEKM) != srtpKMLen(prof) || !bytes.Equal(r.clientEKM, r.serverEKM) {
+						if len(r.clientEKM) != srtpKMLen(uint16(prof)) || !bytes.Equal(r.clientEKM, r.serverEKM) {
 							t.Fatalf("keying material differs:\n%x\n%x", r.clientEKM, r.serverEKM)
 						}
 						if _, ok := r.event(Closed); !ok {

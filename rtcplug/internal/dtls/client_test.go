@@ -7,15 +7,17 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 )
 
 // endpoint is either of our roles, as the peer package drives them.
 type endpoint interface {
-	HandleDatagram(now time.Time, b []byte) error
+	handleDatagram(now time.Time, b []byte) error
 	HandleTimeout(now time.Time)
 	Deadline() time.Time
-	PollTransmit() []byte
-	PollEvent() (Event, bool)
+	pollTransmit() []byte
+	pollEvent() (Event, bool)
 	ExportKeyingMaterial(label string, context []byte, n int) ([]byte, error)
 	WriteApplicationData(b []byte) error
 	Close()
@@ -59,18 +61,18 @@ func exchange(t testing.TB, now time.Time, a, b endpoint) (evA, evB []Event) {
 	t.Helper()
 	for range 100 {
 		moved := false
-		for d := a.PollTransmit(); d != nil; d = a.PollTransmit() {
+		for d := a.pollTransmit(); d != nil; d = a.pollTransmit() {
 			moved = true
-			_ = b.HandleDatagram(now, append([]byte(nil), d...))
+			_ = b.handleDatagram(now, append([]byte(nil), d...))
 		}
-		for d := b.PollTransmit(); d != nil; d = b.PollTransmit() {
+		for d := b.pollTransmit(); d != nil; d = b.pollTransmit() {
 			moved = true
-			_ = a.HandleDatagram(now, append([]byte(nil), d...))
+			_ = a.handleDatagram(now, append([]byte(nil), d...))
 		}
-		for ev, ok := a.PollEvent(); ok; ev, ok = a.PollEvent() {
+		for ev, ok := a.pollEvent(); ok; ev, ok = a.pollEvent() {
 			evA = append(evA, ev)
 		}
-		for ev, ok := b.PollEvent(); ok; ev, ok = b.PollEvent() {
+		for ev, ok := b.pollEvent(); ok; ev, ok = b.pollEvent() {
 			evB = append(evB, ev)
 		}
 		if !moved {
@@ -91,7 +93,7 @@ func TestClientAgainstOurServer(t *testing.T) {
 				t.Run(fmt.Sprintf("%04x/%d/%d", suite, prof, group), func(t *testing.T) {
 					c, s := ourPair(t, now, func(cc, sc *Config) {
 						cc.CipherSuites = []uint16{suite}
-						sc.SRTPProfiles = []uint16{prof}
+						sc.SRTPProfiles = []srtp.Profile{prof}
 					})
 					c.hello.supportedGroups = []uint16{group}
 					// Rebuild flight 1 with the one group.
@@ -101,10 +103,10 @@ func TestClientAgainstOurServer(t *testing.T) {
 					if !hasEvent(evC, HandshakeComplete) || !hasEvent(evS, HandshakeComplete) {
 						t.Fatalf("client %v server %v", evC, evS)
 					}
-					if c.suite.id != suite || s.suite.id != suite || c.srtpProfile != prof || s.group != group {
+					if c.suite.id != suite || s.suite.id != suite || c.srtpProfile != uint16(prof) || s.group != group {
 						t.Fatalf("negotiated %04x %d %d", s.suite.id, c.srtpProfile, s.group)
 					}
-					n := srtpKMLen(prof)
+					n := srtpKMLen(uint16(prof))
 					kc, err1 := c.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", nil, n)
 					ks, err2 := s.ExportKeyingMaterial("EXTRACTOR-dtls_srtp", nil, n)
 					if err1 != nil || err2 != nil || !bytes.Equal(kc, ks) {
@@ -162,7 +164,7 @@ func TestClientWrongServerFingerprint(t *testing.T) {
 func TestClientRetransmits(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	c, _ := ourPair(t, now, nil)
-	first := c.PollTransmit()
+	first := c.pollTransmit()
 	var gaps []time.Duration
 	at := now
 	for c.Deadline() != (time.Time{}) {
@@ -170,12 +172,12 @@ func TestClientRetransmits(t *testing.T) {
 		gaps = append(gaps, d.Sub(at))
 		at = d
 		c.HandleTimeout(d)
-		if again := c.PollTransmit(); again != nil && !bytes.Equal(again[recordHeaderLen:], first[recordHeaderLen:]) {
+		if again := c.pollTransmit(); again != nil && !bytes.Equal(again[recordHeaderLen:], first[recordHeaderLen:]) {
 			t.Fatal("resent hello differs")
 		}
 	}
 	checkBackoff(t, gaps)
-	if ev, ok := c.PollEvent(); !ok || ev.Kind != Failed {
+	if ev, ok := c.pollEvent(); !ok || ev.Kind != Failed {
 		t.Fatalf("no failure after the last resend: %v", ev)
 	}
 }

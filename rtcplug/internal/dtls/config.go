@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 )
 
 // Config configures a Server or a Client. The zero value of every field but Certificate
@@ -25,7 +27,10 @@ type Config struct {
 	// CipherSuites and SRTPProfiles are in our preference order; nil means
 	// DefaultCipherSuites and DefaultSRTPProfiles.
 	CipherSuites []uint16
-	SRTPProfiles []uint16
+	SRTPProfiles []srtp.Profile
+	// Progress asks for Progress events: the handshake narrated step by
+	// step for debug logs.
+	Progress bool
 }
 
 const (

@@ -5,7 +5,10 @@ import (
 	"crypto/ecdh"
 	"errors"
 	"io"
+	"net/netip"
 	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 )
 
 // EventKind says what an Event reports.
@@ -25,6 +28,13 @@ const (
 	// Failed: the connection died: a fatal alert sent or received, or the
 	// handshake timed out. Err says why. Emitted once.
 	Failed
+	// Transmit: Data is a datagram to send to the peer. Poll yields every
+	// Transmit before the events of the same call.
+	Transmit
+	// Progress: Note names a handshake step that went by (a ClientHello
+	// fragment received, a flight sent, a retransmission), for debug logs;
+	// only with Config.Progress, and only until the handshake completes.
+	Progress
 )
 
 func (k EventKind) String() string {
@@ -39,6 +49,10 @@ func (k EventKind) String() string {
 		return "ApplicationData"
 	case Failed:
 		return "Failed"
+	case Transmit:
+		return "Transmit"
+	case Progress:
+		return "Progress"
 	}
 	return "EventKind(?)"
 }
@@ -48,11 +62,18 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind            EventKind
 	CipherSuite     uint16
-	SRTPProfile     uint16
+	SRTPProfile     srtp.Profile
 	PeerCertificate []byte
 	Alert           uint8
 	Err             error
 	Data            []byte
+	Note            string
+}
+
+// Datagram returns the datagram of a Transmit event. DTLS does not know
+// addresses: to is always the zero value, the owner sends to its peer.
+func (ev Event) Datagram() (to netip.AddrPort, b []byte, ok bool) {
+	return netip.AddrPort{}, ev.Data, ev.Kind == Transmit
 }
 
 // ErrClosed is returned once the connection was closed by either side.
@@ -213,10 +234,40 @@ func (c *conn) keyed() bool {
 	return c.state == awaitFlight4 || c.state == awaitFlight5 || c.state == awaitFlight6 || c.state == established
 }
 
-// HandleDatagram processes one datagram from the peer. It returns an
-// error only when the connection is dead (then every later call returns it);
-// bad or unauthentic records are dropped silently.
-func (c *conn) HandleDatagram(now time.Time, b []byte) error {
+// Handle processes one datagram from the peer (from is not used: the owner
+// routes only its peer's datagrams here). Bad or unauthentic records are
+// dropped silently; a connection that dies reports Failed.
+func (c *conn) Handle(now time.Time, _ netip.AddrPort, b []byte) {
+	hs, tx, ev, resends := c.handshaking(), len(c.tx), len(c.events), c.resends
+	if hs && c.cfg.Progress {
+		if d := describeIncoming(b); d != "" {
+			c.pushEvent(Event{Kind: Progress, Note: d})
+			ev++
+		}
+	}
+	_ = c.handleDatagram(now, b)
+	c.progress(hs, tx, ev, c.resends != resends)
+}
+
+// handshaking reports whether the handshake is still under way.
+func (c *conn) handshaking() bool { return c.err == nil && c.state != established }
+
+// progress reports, with Config.Progress, the datagrams a call that began
+// during the handshake queued from index tx on, as one Progress event ahead
+// of the call's other events (which start at index ev).
+func (c *conn) progress(hs bool, tx, ev int, retransmit bool) {
+	if !c.cfg.Progress || !hs || len(c.tx) <= tx || ev > len(c.events) {
+		return
+	}
+	note := Event{Kind: Progress, Note: describeFlight(c.tx[tx], len(c.tx)-tx, retransmit)}
+	c.events = append(c.events, Event{})
+	copy(c.events[ev+1:], c.events[ev:])
+	c.events[ev] = note
+}
+
+// handleDatagram is Handle's work. It returns an error only when the
+// connection is dead (then every later call returns it).
+func (c *conn) handleDatagram(now time.Time, b []byte) error {
 	if c.err != nil {
 		return c.err
 	}
@@ -254,6 +305,8 @@ func (c *conn) HandleTimeout(now time.Time) {
 	if c.err != nil || c.rtxDeadline.IsZero() || now.Before(c.rtxDeadline) {
 		return
 	}
+	hs, tx, ev := c.handshaking(), len(c.tx), len(c.events)
+	defer func() { c.progress(hs, tx, ev, true) }()
 	if c.rtxCount >= maxRetransmits {
 		c.fail(errHandshakeTimeout)
 		return
@@ -274,9 +327,19 @@ func (c *conn) Deadline() time.Time {
 	return c.rtxDeadline
 }
 
-// PollTransmit returns the next datagram to send, or nil. The slice is
+// Poll returns what the connection has for its owner: every datagram to
+// send (Transmit, valid until the next call) first, then the events; false
+// when there is nothing.
+func (c *conn) Poll() (Event, bool) {
+	if d := c.pollTransmit(); d != nil {
+		return Event{Kind: Transmit, Data: d}, true
+	}
+	return c.pollEvent()
+}
+
+// pollTransmit returns the next datagram to send, or nil. The slice is
 // valid until the next call.
-func (c *conn) PollTransmit() []byte {
+func (c *conn) pollTransmit() []byte {
 	if len(c.tx) == 0 {
 		return nil
 	}
@@ -289,8 +352,8 @@ func (c *conn) PollTransmit() []byte {
 	return d
 }
 
-// PollEvent returns the next event.
-func (c *conn) PollEvent() (Event, bool) {
+// pollEvent returns the next event.
+func (c *conn) pollEvent() (Event, bool) {
 	if len(c.events) == 0 {
 		return Event{}, false
 	}
@@ -358,6 +421,8 @@ func (c *conn) Close() {
 	if c.err != nil {
 		return
 	}
+	hs, tx, ev := c.handshaking(), len(c.tx), len(c.events)
+	defer func() { c.progress(hs, tx, ev, false) }()
 	if c.keyed() {
 		c.sendAlert(alertLevelWarning, alertCloseNotify)
 	}

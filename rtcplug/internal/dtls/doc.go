@@ -9,10 +9,14 @@
 // datagrams and the current time and drains what they produce (NewClient
 // has already queued the first ClientHello):
 //
-//	err := s.HandleDatagram(now, b)      // or s.HandleTimeout(now) when Deadline passes
-//	for d := s.PollTransmit(); d != nil; d = s.PollTransmit() { send(d) }
-//	for ev, ok := s.PollEvent(); ok; ev, ok = s.PollEvent() { ... }
+//	s.Handle(now, from, b)               // or s.HandleTimeout(now) when Deadline passes
+//	for ev, ok := s.Poll(); ok; ev, ok = s.Poll() {
+//	    // Transmit → send ev.Data to the peer; the rest are events
+//	}
 //	timer.Reset(s.Deadline().Sub(now))   // zero Deadline: no timer
+//
+// That is the drive shape of every core (see udpmux.Core). With
+// Config.Progress the handshake also narrates itself in Progress events.
 //
 // Neither owns a socket, goroutine or clock, and there is no package state;
 // randomness comes from Config.Rand. Neither is safe for concurrent use.

@@ -1,5 +1,9 @@
 package dtls
 
+import (
+	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
+)
+
 // Extension types (IANA TLS ExtensionType registry).
 const (
 	extSupportedGroups      uint16 = 10     // RFC 8422 §5.1.1
@@ -41,18 +45,31 @@ func verifySchemes() []uint16 {
 	}
 }
 
-// SRTP protection profiles (RFC 5764 §4.1.2, RFC 7714 §14.2).
-const (
-	SRTP_AES128_CM_HMAC_SHA1_80 uint16 = 0x0001
-	SRTP_AES128_CM_HMAC_SHA1_32 uint16 = 0x0002
-	SRTP_AEAD_AES_128_GCM       uint16 = 0x0007
-	SRTP_AEAD_AES_256_GCM       uint16 = 0x0008
-)
-
 // DefaultSRTPProfiles is our preference order: the AEAD profiles first.
-func DefaultSRTPProfiles() []uint16 {
-	return []uint16{
-		SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM,
-		SRTP_AES128_CM_HMAC_SHA1_80, SRTP_AES128_CM_HMAC_SHA1_32,
+// The code points are srtp's (RFC 5764 §4.1.2, RFC 7714 §14.2): the use_srtp
+// extension carries them as they are.
+func DefaultSRTPProfiles() []srtp.Profile {
+	return []srtp.Profile{
+		srtp.AEADAES128GCM, srtp.AEADAES256GCM,
+		srtp.AES128CMHMACSHA1_80, srtp.AES128CMHMACSHA1_32,
 	}
+}
+
+// profileIDs is list as the use_srtp extension's code points.
+func profileIDs(list []srtp.Profile) []uint16 {
+	out := make([]uint16, len(list))
+	for i, p := range list {
+		out[i] = uint16(p)
+	}
+	return out
+}
+
+// offersProfile reports whether list holds the code point p.
+func offersProfile(list []srtp.Profile, p uint16) bool {
+	for _, q := range list {
+		if uint16(q) == p {
+			return true
+		}
+	}
+	return false
 }

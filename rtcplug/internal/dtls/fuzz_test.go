@@ -192,12 +192,12 @@ func FuzzHandleDatagram(f *testing.F) {
 		}
 		s := newTestServerFrom(t, cfg, 0)
 		if b[0]&1 == 1 {
-			s.HandleDatagram(now, frames[3])
-			s.HandleDatagram(now, frames[4])
+			s.handleDatagram(now, frames[3])
+			s.handleDatagram(now, frames[4])
 			_, fr, _, _ := parseRecord(drain(s)[0])
 			hh, _, _ := parseHandshake(fr)
 			for _, d := range fragmentHello(insertCookie(hello, hh.fragment[3:]), 1, 2) {
-				s.HandleDatagram(now, d)
+				s.handleDatagram(now, d)
 			}
 			drain(s)
 		}
@@ -211,14 +211,14 @@ func FuzzHandleDatagram(f *testing.F) {
 				}
 			}
 			b = rest
-			s.HandleDatagram(now, d)
+			s.handleDatagram(now, d)
 			s.HandleTimeout(now.Add(time.Minute))
-			for out := s.PollTransmit(); out != nil; out = s.PollTransmit() {
+			for out := s.pollTransmit(); out != nil; out = s.pollTransmit() {
 				if len(out) > DefaultMTU {
 					t.Fatalf("datagram of %d bytes", len(out))
 				}
 			}
-			for _, ok := s.PollEvent(); ok; _, ok = s.PollEvent() {
+			for _, ok := s.pollEvent(); ok; _, ok = s.pollEvent() {
 			}
 		}
 	})

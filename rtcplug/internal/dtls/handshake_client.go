@@ -119,7 +119,7 @@ func (cl *Client) onServerHello(body []byte) error {
 	if !m.hasSRTP {
 		return alertHandshakeFailure // DTLS-SRTP is the point (RFC 5764 §4.1.1)
 	}
-	if !offersU16(cl.cfg.SRTPProfiles, m.srtpProfile) || len(m.srtpMKI) != 0 {
+	if !offersProfile(cl.cfg.SRTPProfiles, m.srtpProfile) || len(m.srtpMKI) != 0 {
 		return alertIllegalParameter // not offered; we sent no MKI (RFC 5764 §4.1.3)
 	}
 	cl.suite, cl.srtpProfile = suite, m.srtpProfile

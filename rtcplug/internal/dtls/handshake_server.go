@@ -217,8 +217,8 @@ func (s *Server) chooseProfile(m *clientHello) (uint16, bool) {
 		return 0, false
 	}
 	for _, p := range s.cfg.SRTPProfiles {
-		if offersU16(m.srtpProfiles, p) {
-			return p, true
+		if offersU16(m.srtpProfiles, uint16(p)) {
+			return uint16(p), true
 		}
 	}
 	return 0, false

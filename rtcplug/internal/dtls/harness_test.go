@@ -14,6 +14,8 @@ import (
 	"time"
 
 	piondtls "github.com/pion/dtls/v3"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 )
 
 // memAddr is the address of either end of the in-memory pipe.
@@ -347,12 +349,12 @@ func startLoop(ep endpoint, c *conn, mu *sync.Mutex, send func([]byte), events *
 		defer timer.Stop()
 		for {
 			mu.Lock()
-			for d := ep.PollTransmit(); d != nil; d = ep.PollTransmit() {
+			for d := ep.pollTransmit(); d != nil; d = ep.pollTransmit() {
 				l.sent++
 				send(append([]byte(nil), d...))
 				d[0] = 0 // catch retention of a returned datagram
 			}
-			for ev, ok := ep.PollEvent(); ok; ev, ok = ep.PollEvent() {
+			for ev, ok := ep.pollEvent(); ok; ev, ok = ep.pollEvent() {
 				if ev.Kind == HandshakeComplete {
 					l.completed = time.Now()
 				}
@@ -369,7 +371,7 @@ func startLoop(ep endpoint, c *conn, mu *sync.Mutex, send func([]byte), events *
 			case b := <-l.inbox:
 				l.received++
 				mu.Lock()
-				l.err = ep.HandleDatagram(time.Now(), b)
+				l.err = ep.handleDatagram(time.Now(), b)
 				mu.Unlock()
 			case <-tc:
 				mu.Lock()
@@ -423,4 +425,14 @@ func (r *eventLog) event(k EventKind) (Event, bool) {
 		}
 	}
 	return Event{}, false
+}
+
+// ParseFingerprint is what the glue does with an SDP fingerprint: sdp
+// decodes the hex, NewFingerprint picks the hash.
+func ParseFingerprint(algorithm, value string) (Fingerprint, error) {
+	d, err := sdp.Fingerprint{Algorithm: algorithm, Value: value}.Digest()
+	if err != nil {
+		return Fingerprint{}, err
+	}
+	return NewFingerprint(algorithm, d)
 }

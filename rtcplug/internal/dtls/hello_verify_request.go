@@ -13,10 +13,6 @@ func appendHelloVerifyRequest(dst, cookie []byte) []byte {
 	return w.B
 }
 
-// maxCookieLen is the longest cookie a DTLS 1.2 hello carries (RFC 6347
-// §4.2.1: opaque cookie<0..2^8-1>).
-const maxCookieLen = 255
-
 // parseHelloVerifyRequest returns the cookie. Its server_version is not
 // checked: it need not be the version that will be negotiated (RFC 6347
 // §4.2.1).

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	piondtls "github.com/pion/dtls/v3"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 )
 
 func serverConfigFor(t *testing.T, serverCert, expected *Certificate) Config {
@@ -86,7 +88,7 @@ func TestPionNoCommonSRTPProfile(t *testing.T) {
 		cc := baseClientConfig(clientTLS, serverCert.Fingerprint())
 		cc.SRTPProtectionProfiles = []piondtls.SRTPProtectionProfile{piondtls.SRTP_AES128_CM_HMAC_SHA1_32}
 		sc := serverConfigFor(t, serverCert, clientCert)
-		sc.SRTPProfiles = []uint16{SRTP_AEAD_AES_128_GCM}
+		sc.SRTPProfiles = []srtp.Profile{srtp.AEADAES128GCM}
 		r := runPipe(t, pipeOptions{clientCfg: cc, serverCfg: sc, timeout: 10 * time.Second})
 		if r.clientErr == nil {
 			t.Fatal("pion completed the handshake")
@@ -173,7 +175,7 @@ func TestRepeatedFlight5(t *testing.T) {
 				r.do(func(s *Server) {
 					// Records repeated verbatim are replays: the client's
 					// retransmission uses new record numbers, so renumber.
-					if err := s.HandleDatagram(time.Now(), renumber(f5, 1000)); err != nil {
+					if err := s.handleDatagram(time.Now(), renumber(f5, 1000)); err != nil {
 						t.Errorf("repeat: %v", err)
 					}
 					out = drain(s)

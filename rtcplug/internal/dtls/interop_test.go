@@ -57,7 +57,7 @@ func TestPionInterop(t *testing.T) {
 						if !ok {
 							t.Fatalf("no HandshakeComplete: %v", r.events)
 						}
-						if ev.CipherSuite != suite || ev.SRTPProfile != prof || r.clientSRTP != prof {
+						if ev.CipherSuite != suite || uint16(ev.SRTPProfile) != prof || r.clientSRTP != prof {
 							t.Fatalf("negotiated %04x/%d, client %d", ev.CipherSuite, ev.SRTPProfile, r.clientSRTP)
 						}
 						if !bytes.Equal(ev.PeerCertificate, clientCert.DER) {

@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 )
 
 // acceptPeerCertificate checks the peer's Certificate against the
@@ -169,7 +171,7 @@ func (c *conn) complete() {
 	c.pushEvent(Event{
 		Kind:            HandshakeComplete,
 		CipherSuite:     c.suite.id,
-		SRTPProfile:     c.srtpProfile,
+		SRTPProfile:     srtp.Profile(c.srtpProfile),
 		PeerCertificate: append([]byte(nil), c.peerCert...),
 	})
 }

@@ -204,14 +204,14 @@ func TestFlightPacking(t *testing.T) {
 	for _, mtu := range []int{minMTU, 300, 576, 1200, 1500} {
 		s := newTestServer(t, mtu)
 		now := time.Unix(1_700_000_000, 0)
-		s.HandleDatagram(now, frames[3])
-		s.HandleDatagram(now, frames[4])
+		s.handleDatagram(now, frames[3])
+		s.handleDatagram(now, frames[4])
 		hvr := drain(s)
 		_, f, _, _ := parseRecord(hvr[0])
 		hh, _, _ := parseHandshake(f)
 		body := withCookie(t, chromiumHello(t, frames), hh.fragment[3:])
 		for _, d := range fragmentHello(body, 1, 2) {
-			if err := s.HandleDatagram(now, d); err != nil {
+			if err := s.handleDatagram(now, d); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -274,12 +274,12 @@ func TestHandshakeTimeout(t *testing.T) {
 	frames := captureFrames(t)
 	s := newTestServer(t, 0)
 	now := time.Unix(1_700_000_000, 0)
-	s.HandleDatagram(now, frames[3])
-	s.HandleDatagram(now, frames[4])
+	s.handleDatagram(now, frames[3])
+	s.handleDatagram(now, frames[4])
 	_, f, _, _ := parseRecord(drain(s)[0])
 	hh, _, _ := parseHandshake(f)
 	for _, d := range fragmentHello(withCookie(t, chromiumHello(t, frames), hh.fragment[3:]), 1, 2) {
-		s.HandleDatagram(now, d)
+		s.handleDatagram(now, d)
 	}
 	drain(s)
 	var gaps []time.Duration
@@ -296,11 +296,11 @@ func TestHandshakeTimeout(t *testing.T) {
 		drain(s)
 	}
 	checkBackoff(t, gaps)
-	ev, ok := s.PollEvent()
+	ev, ok := s.pollEvent()
 	if !ok || ev.Kind != Failed || ev.Err != errHandshakeTimeout {
 		t.Fatalf("event %+v", ev)
 	}
-	if err := s.HandleDatagram(now, frames[3]); err == nil {
+	if err := s.handleDatagram(now, frames[3]); err == nil {
 		t.Error("dead server accepted a datagram")
 	}
 }
@@ -336,12 +336,12 @@ func TestClose(t *testing.T) {
 	s.writeEpoch = 1
 	s.writeCipher = testCipher(t, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
 	s.Close()
-	d := s.PollTransmit()
+	d := s.pollTransmit()
 	h, _, _, ok := parseRecord(d)
 	if !ok || h.typ != contentAlert || h.epoch != 1 {
 		t.Fatalf("close_notify record %x", d)
 	}
-	if err := s.HandleDatagram(time.Now(), d); err != ErrClosed {
+	if err := s.handleDatagram(time.Now(), d); err != ErrClosed {
 		t.Errorf("after Close: %v", err)
 	}
 	if err := s.WriteApplicationData([]byte("x")); err != ErrClosed {
@@ -365,34 +365,34 @@ func TestEstablishedRecords(t *testing.T) {
 	plain0 := append(appendRecordHeader(nil, contentApplicationData, 0, 3, 2), 'h', 'i')
 	alert0 := append(appendRecordHeader(nil, contentAlert, 0, 4, 2), alertLevelFatal, byte(alertInternalError))
 	for _, d := range [][]byte{bad, plain0, alert0} {
-		if err := s.HandleDatagram(now, d); err != nil {
+		if err := s.handleDatagram(now, d); err != nil {
 			t.Fatal(err)
 		}
-		if ev, ok := s.PollEvent(); ok {
+		if ev, ok := s.pollEvent(); ok {
 			t.Fatalf("event from a bad record: %+v", ev)
 		}
 	}
 	// Two records in one datagram: the good one and its replay.
-	if err := s.HandleDatagram(now, append(append([]byte(nil), good...), good...)); err != nil {
+	if err := s.handleDatagram(now, append(append([]byte(nil), good...), good...)); err != nil {
 		t.Fatal(err)
 	}
-	ev, ok := s.PollEvent()
+	ev, ok := s.pollEvent()
 	if !ok || ev.Kind != ApplicationData || string(ev.Data) != "hello" {
 		t.Fatalf("event %+v", ev)
 	}
-	if ev, ok := s.PollEvent(); ok {
+	if ev, ok := s.pollEvent(); ok {
 		t.Fatalf("replay delivered: %+v", ev)
 	}
 	// An authenticated fatal alert ends it.
 	fatal := peer.seal(nil, contentAlert, 1, 10, []byte{alertLevelFatal, byte(alertInternalError)})
-	s.HandleDatagram(now, fatal)
-	if ev, _ := s.PollEvent(); ev.Kind != AlertReceived || ev.Alert != uint8(alertInternalError) {
+	s.handleDatagram(now, fatal)
+	if ev, _ := s.pollEvent(); ev.Kind != AlertReceived || ev.Alert != uint8(alertInternalError) {
 		t.Fatalf("event %+v", ev)
 	}
-	if ev, _ := s.PollEvent(); ev.Kind != Failed {
+	if ev, _ := s.pollEvent(); ev.Kind != Failed {
 		t.Fatalf("event %+v", ev)
 	}
-	if err := s.HandleDatagram(now, good); err == nil {
+	if err := s.handleDatagram(now, good); err == nil {
 		t.Fatal("dead connection accepted data")
 	}
 }

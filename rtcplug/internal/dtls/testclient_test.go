@@ -108,7 +108,7 @@ func handshakeMsg(typ uint8, seq uint16, body []byte) []byte {
 
 // feed hands one datagram (records concatenated) to the server.
 func (c *testClient) feed(records ...[]byte) error {
-	return c.s.HandleDatagram(c.now, bytes.Join(records, nil))
+	return c.s.handleDatagram(c.now, bytes.Join(records, nil))
 }
 
 // hello runs the cookie exchange and returns flight 4's messages.
@@ -204,7 +204,7 @@ func (c *testClient) flight5() (cert, cke, cv, ccs, fin []byte) {
 // events drains the server's events.
 func (c *testClient) events() []Event {
 	var out []Event
-	for ev, ok := c.s.PollEvent(); ok; ev, ok = c.s.PollEvent() {
+	for ev, ok := c.s.pollEvent(); ok; ev, ok = c.s.pollEvent() {
 		out = append(out, ev)
 	}
 	return out

@@ -8,10 +8,8 @@ import (
 
 // Bounds on what one stream can make the depacketizer hold.
 const (
-	// DefaultMaxFrame bounds an access unit when New is given no limit: ample
-	// for a 1080p IDR picture, small enough that a hostile sender cannot make
-	// a peer hold much memory.
-	DefaultMaxFrame = 4 << 20
+	// DefaultMaxFrame bounds an access unit when New is given no limit.
+	DefaultMaxFrame = rtp.MaxFrame
 	// MaxNALs bounds the NAL units of one access unit. An encoder writes a
 	// few per picture (delimiter, parameter sets, SEI, one per slice); a
 	// picture cut into more than a few hundred slices is not a camera's.

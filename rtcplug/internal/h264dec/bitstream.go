@@ -90,8 +90,6 @@ func (r *bitReader) se() int32 {
 // the rbsp_trailing_bits remains.
 func (r *bitReader) moreRBSPData() bool { return r.pos < r.stop }
 
-func (r *bitReader) byteAligned() bool { return r.pos&7 == 0 }
-
 // unescape removes emulation_prevention_three_byte (§7.4.1) from a NAL unit's
 // payload into dst (reused) and returns it.
 func unescape(dst, nal []byte) []byte {

@@ -1,7 +1,8 @@
 // Package ice is the ICE-lite side of connectivity checks (RFC 8445 §2.5):
-// one Agent per peer answers the peer's Binding requests, learns which
-// remote addresses have proven knowledge of the password, follows the
-// controlling peer's nomination, and tracks consent freshness (RFC 7675).
+// one Agent per peer answers the peer's Binding requests and says which
+// remote addresses have proven knowledge of the password and which were
+// nominated. The peer keeps the list of those addresses and the consent
+// clock (RFC 7675); the agent keeps only its transaction cache.
 //
 // A lite agent never sends checks and is always the controlled agent when
 // its peer is a full agent, which every browser is. It has one host
@@ -22,13 +23,10 @@ import (
 )
 
 // ConsentTimeout is how long consent lasts after the last authenticated
-// activity (RFC 7675 §5.1: 30 seconds).
+// activity (RFC 7675 §5.1: 30 seconds). The peer keeps the clock: a lite
+// agent sends no checks, so what refreshes consent is the peer's
+// authenticated media, which only the peer sees.
 const ConsentTimeout = 30 * time.Second
-
-// MaxPairs bounds the remote addresses remembered per agent. Only addresses
-// that passed MESSAGE-INTEGRITY are remembered; a browser uses a handful
-// (one per local interface and address family).
-const MaxPairs = 16
 
 // maxUnknown bounds the types echoed in UNKNOWN-ATTRIBUTES.
 const maxUnknown = 8
@@ -74,8 +72,11 @@ type Result struct {
 	// a success response: its source address proved knowledge of the
 	// password, so the caller may route that address to this peer.
 	Authenticated bool
-	// Nominated is set when the request carried USE-CANDIDATE: its source
-	// is now the selected pair.
+	// Nominated is set when the request carried USE-CANDIDATE: the caller
+	// selects its source (RFC 8445 §8.1.1; a later nomination on another
+	// pair replaces it: a controlling agent with regular nomination
+	// nominates again only to move the session). The agent keeps no list of
+	// addresses: the peer keeps the one list of authenticated addresses.
 	Nominated bool
 	// Retransmit is set when the request repeats a transaction already
 	// answered (same transaction ID and MESSAGE-INTEGRITY): the response is
@@ -87,16 +88,6 @@ type Result struct {
 	Code int
 	// Err says why the request was refused or dropped; nil on success.
 	Err error
-}
-
-// Pair is what the agent knows about one remote address that sent an
-// authenticated check.
-type Pair struct {
-	Remote    netip.AddrPort
-	Priority  uint32    // the peer's PRIORITY for its candidate (RFC 8445 §7.1.1)
-	Checks    uint32    // authenticated checks received
-	LastCheck time.Time // time of the latest one
-	Nominated bool      // a check carried USE-CANDIDATE
 }
 
 // Agent answers one peer's connectivity checks.
@@ -111,11 +102,6 @@ type Agent struct {
 	integ    *stun.Integrity
 	resp     stun.Message
 	unknown  [maxUnknown]uint16
-
-	pairs    [MaxPairs]Pair
-	npairs   int
-	selected int // index into pairs, -1 when none
-	lastAuth time.Time
 
 	// txs remembers the latest answered transactions, oldest overwritten
 	// first (RFC 8489 §6.3.4: a server may answer a retransmission from a
@@ -140,7 +126,6 @@ func NewAgent(localUfrag, localPwd string) *Agent {
 		localUfrag: localUfrag,
 		localPwd:   localPwd,
 		integ:      stun.NewIntegrity([]byte(localPwd)),
-		selected:   -1,
 	}
 	a.resp.Raw = make([]byte, 0, responseBufSize)
 	a.resp.Attributes = make([]stun.Attribute, 0, 8)
@@ -167,12 +152,6 @@ func (a *Agent) setUsername() {
 	a.username = append(a.username, ':')
 	a.username = append(a.username, a.remoteUfrag...)
 }
-
-// LocalUfrag returns the local ufrag of this agent.
-func (a *Agent) LocalUfrag() string { return a.localUfrag }
-
-// RemoteUfrag returns the peer's ufrag, empty until SetRemoteCredentials.
-func (a *Agent) RemoteUfrag() string { return a.remoteUfrag }
 
 func (a *Agent) usernameOK(u []byte) bool {
 	if a.remoteUfrag != "" {
@@ -212,8 +191,8 @@ func (a *Agent) usernameOK(u []byte) bool {
 //     sends checks, so two lite agents never get here.
 //   - PRIORITY missing or malformed: 400 (RFC 8445 §7.1.1 makes it
 //     mandatory).
-//   - Otherwise: success with XOR-MAPPED-ADDRESS of src. src is remembered
-//     as a pair and USE-CANDIDATE selects it.
+//   - Otherwise: success with XOR-MAPPED-ADDRESS of src (Authenticated;
+//     Nominated with USE-CANDIDATE).
 //
 // A request whose transaction ID and MESSAGE-INTEGRITY match one answered
 // recently is a retransmission, or a replay of a captured check from
@@ -221,8 +200,9 @@ func (a *Agent) usernameOK(u []byte) bool {
 // (Result.Retransmit). MESSAGE-INTEGRITY proves the sender once knew the
 // password, not that it is the peer now, so a check never refreshes consent
 // (RFC 7675 §5.1 rests consent on checks the agent itself sends, which a
-// lite agent never does): the caller calls Touch for what a replay cannot
-// forge, authenticated SRTP/SRTCP.
+// lite agent never does): the caller refreshes consent on what a replay
+// cannot forge, authenticated SRTP/SRTCP. now is the caller's clock; the
+// agent does not need it today.
 //
 // ICE-CONTROLLING needs no check: we are controlled, so there is no
 // conflict. Nothing is remembered about a request that does not
@@ -254,8 +234,10 @@ func (a *Agent) HandleBinding(now time.Time, src netip.AddrPort, m *stun.Message
 	if m.Has(stun.AttrICEControlled) {
 		return a.errorResponse(dst, m, CodeRoleConflict, true, ErrRoleConflict)
 	}
-	prio, err := m.Priority()
-	if err != nil {
+	// RFC 8445 §7.1.1: a check carries PRIORITY. A lite agent learns no
+	// peer-reflexive candidates from it (§7.3.1.3), so only its presence
+	// matters.
+	if _, err := m.Priority(); err != nil {
 		return a.errorResponse(dst, m, CodeBadRequest, true, ErrBadRequest)
 	}
 
@@ -271,10 +253,8 @@ func (a *Agent) HandleBinding(now time.Time, src netip.AddrPort, m *stun.Message
 		return dst, Result{Err: ErrResponseFailed}
 	}
 
-	nominated := m.UseCandidate()
-	a.recordCheck(now, src, prio, nominated)
 	a.remember(m, r.Raw)
-	return append(dst, r.Raw...), Result{Authenticated: true, Nominated: nominated}
+	return append(dst, r.Raw...), Result{Authenticated: true, Nominated: m.UseCandidate()}
 }
 
 // lookup finds an answered transaction that m repeats. It compares the
@@ -339,101 +319,6 @@ func reason(code int) string {
 		return "Role Conflict"
 	}
 	return ""
-}
-
-// recordCheck remembers an authenticated check from src. When the table is
-// full, the least recently checked pair that is not selected makes room:
-// only the peer itself can fill the table, and its newest address is the
-// one most likely to matter.
-func (a *Agent) recordCheck(now time.Time, src netip.AddrPort, prio uint32, nominated bool) {
-	i := a.find(src)
-	if i < 0 {
-		if a.npairs < MaxPairs {
-			i = a.npairs
-			a.npairs++
-		} else if i = a.oldest(); i < 0 {
-			return // unreachable while MaxPairs > 1
-		}
-		a.pairs[i] = Pair{Remote: src}
-	}
-	p := &a.pairs[i]
-	p.Priority = prio
-	p.Checks++
-	p.LastCheck = now
-	if nominated {
-		// RFC 8445 §8.1.1: the pair a USE-CANDIDATE check succeeds on is
-		// selected. A later nomination on another pair replaces it: with
-		// regular nomination a controlling agent nominates again only to
-		// move the session (e.g. after a network change).
-		p.Nominated = true
-		a.selected = i
-	}
-}
-
-func (a *Agent) find(src netip.AddrPort) int {
-	for i := 0; i < a.npairs; i++ {
-		if a.pairs[i].Remote == src {
-			return i
-		}
-	}
-	return -1
-}
-
-// oldest returns the least recently checked pair other than the selected one.
-func (a *Agent) oldest() int {
-	best := -1
-	for i := 0; i < a.npairs; i++ {
-		if i == a.selected {
-			continue
-		}
-		if best < 0 || a.pairs[i].LastCheck.Before(a.pairs[best].LastCheck) {
-			best = i
-		}
-	}
-	return best
-}
-
-// Selected returns the remote address of the nominated pair.
-func (a *Agent) Selected() (netip.AddrPort, bool) {
-	if a.selected < 0 {
-		return netip.AddrPort{}, false
-	}
-	return a.pairs[a.selected].Remote, true
-}
-
-// Pairs appends the remembered pairs to dst, in the order first seen.
-func (a *Agent) Pairs(dst []Pair) []Pair { return append(dst, a.pairs[:a.npairs]...) }
-
-// Touch records authenticated activity at now: the caller calls it for
-// traffic that a replay cannot forge (SRTP/SRTCP that passed
-// authentication and the replay window). RFC 7675 ties consent to responses
-// to the agent's own checks, but a lite agent never sends checks: the
-// peer's authenticated media is what it can observe. A peer's checks do not
-// count (see HandleBinding).
-func (a *Agent) Touch(now time.Time) {
-	if now.After(a.lastAuth) {
-		a.lastAuth = now
-	}
-}
-
-// LastActivity is the time of the latest Touch, zero before the first.
-func (a *Agent) LastActivity() time.Time { return a.lastAuth }
-
-// ConsentDeadline is when consent expires without further authenticated
-// activity: LastActivity plus ConsentTimeout, zero before any activity.
-func (a *Agent) ConsentDeadline() time.Time {
-	if a.lastAuth.IsZero() {
-		return time.Time{}
-	}
-	return a.lastAuth.Add(ConsentTimeout)
-}
-
-// ConsentExpired reports whether consent was established and has since
-// lapsed (RFC 7675 §5.1). Before the first Touch there is no consent to
-// expire: the caller bounds the time to connect separately.
-func (a *Agent) ConsentExpired(now time.Time) bool {
-	d := a.ConsentDeadline()
-	return !d.IsZero() && !now.Before(d)
 }
 
 // LocalUfrag returns the recipient's ufrag from a request's USERNAME

@@ -27,6 +27,7 @@ import (
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/h264dec"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/jpeg"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
 )
 
 // Defaults for Config.
@@ -37,8 +38,9 @@ const (
 	// (640x480) 64 are a third of a second of work, at most ~6 MB of frames.
 	DefaultQueue   = 64
 	DefaultQuality = 90
-	// MaxFrame bounds a keyframe handed to the decoder.
-	MaxFrame = 4 << 20
+	// MaxFrame bounds a keyframe handed to the decoder: the bound of every
+	// assembled frame.
+	MaxFrame = rtp.MaxFrame
 	// MaxPixels bounds the picture size a keyframe may claim (4096x2304,
 	// beyond 4K UHD): the decoder allocates the whole picture before it reads
 	// the data, and a header can claim 16383x16383 (~400 MB) in ten bytes.

@@ -45,8 +45,8 @@ func BenchmarkHandleRTP(b *testing.B) {
 		pk := pkts[i%len(pkts)]
 		n := copy(buf, pk)
 		now = now.Add(time.Millisecond)
-		p.HandleDatagram(now, client, buf[:n])
-		for ev := p.Next(); ev.Kind != None; ev = p.Next() {
+		p.Handle(now, client, buf[:n])
+		for _, ok := p.Poll(); ok; _, ok = p.Poll() {
 		}
 	}
 }

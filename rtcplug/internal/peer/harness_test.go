@@ -25,7 +25,7 @@ type peerParty struct {
 }
 
 func (pp *peerParty) collect() {
-	for ev := pp.p.Next(); ev.Kind != None; ev = pp.p.Next() {
+	for ev, ok := pp.p.Poll(); ok; ev, ok = pp.p.Poll() {
 		if ev.Kind == Transmit {
 			pp.out = append(pp.out, testpeer.Datagram{From: server, To: ev.Addr, Data: bytes.Clone(ev.Data)})
 			continue
@@ -35,7 +35,7 @@ func (pp *peerParty) collect() {
 }
 
 func (pp *peerParty) HandleDatagram(now time.Time, from, _ netip.AddrPort, b []byte) {
-	pp.p.HandleDatagram(now, from, b)
+	pp.p.Handle(now, from, b)
 	pp.collect()
 }
 
@@ -100,7 +100,7 @@ func newLink(t testing.TB, o linkOpts) *link {
 		ServerFingerprint: cert.Fingerprint(), Passive: o.passive,
 	}
 	if o.profile != 0 {
-		cc.SRTPProfiles = []uint16{uint16(o.profile)}
+		cc.SRTPProfiles = []srtp.Profile{o.profile}
 	}
 	if o.client != nil {
 		o.client(&cc)

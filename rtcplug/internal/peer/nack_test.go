@@ -139,7 +139,7 @@ func (sm *sim) packetize(frame []byte) [][]byte {
 // collect takes the peer's output: RTCP goes down the path, keyframes are
 // counted.
 func (sm *sim) collect() {
-	for ev := sm.p.Next(); ev.Kind != None; ev = sm.p.Next() {
+	for ev, ok := sm.p.Poll(); ok; ev, ok = sm.p.Poll() {
 		switch ev.Kind {
 		case Transmit:
 			if len(ev.Data) > 1 && ev.Data[1] >= 192 && ev.Data[1] <= 223 {
@@ -210,7 +210,7 @@ func (sm *sim) run(end time.Time, stop func() bool) {
 			}
 			sm.push(sm.now.Add(33*time.Millisecond), evFrame, nil)
 		case evToPeer:
-			sm.p.HandleDatagram(sm.now, client, ev.data)
+			sm.p.Handle(sm.now, client, ev.data)
 			sm.collect()
 		case evToSender:
 			sm.onRTCP(ev.data)

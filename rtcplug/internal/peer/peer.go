@@ -4,11 +4,13 @@
 // the server sends back. It is sans-IO: the owner feeds it datagrams and the
 // time, drains its events, and arms one timer at Deadline.
 //
-//	p.HandleDatagram(now, src, b)   // or p.HandleTimeout(now) once Deadline passed
-//	for ev := p.Next(); ev.Kind != peer.None; ev = p.Next() {
+//	p.Handle(now, src, b)   // or p.HandleTimeout(now) once Deadline passed
+//	for ev, ok := p.Poll(); ok; ev, ok = p.Poll() {
 //	    // Transmit → socket; Bind → routing table; the rest → host
 //	}
 //	timer.Reset(p.Deadline().Sub(now))
+//
+// That is the drive shape of every core (udpmux.Core): udpmux.Driver runs it.
 //
 // A Peer is not safe for concurrent use: one goroutine owns it.
 package peer
@@ -23,10 +25,13 @@ import (
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/dtls"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/demux"
 )
 
 // Timing of the peer (RFC 7675 consent, RFC 4585 feedback, RFC 3550 reports).
@@ -34,8 +39,8 @@ const (
 	// ConnectTimeout is how long a joined peer may take to pass ICE and DTLS.
 	ConnectTimeout = 30 * time.Second
 	// ConsentTimeout: a connected peer with no authenticated traffic for this
-	// long is gone (RFC 7675 §5.1 uses 30 s).
-	ConsentTimeout = 30 * time.Second
+	// long is gone; ice owns the RFC 7675 figure.
+	ConsentTimeout = ice.ConsentTimeout
 	// PLIRepeat is how often a PLI is repeated until the first keyframe.
 	PLIRepeat = 2 * time.Second
 	// PLIMinInterval rate-limits PLIs sent after packet loss.
@@ -52,8 +57,9 @@ const (
 	ReorderSlots = 64
 	// MaxDatagram is the largest datagram handled; larger ones are dropped.
 	MaxDatagram = 1500
-	// MaxFrame bounds one assembled VP8 frame.
-	MaxFrame = 4 << 20
+	// MaxFrame bounds one assembled video frame; rtp owns the figure that
+	// every depacketizer applies.
+	MaxFrame = rtp.MaxFrame
 	// maxEvents bounds the events one call may queue (a DTLS flight is a
 	// handful of datagrams; the rest are single events).
 	maxEvents = 256
@@ -180,16 +186,19 @@ type Peer struct {
 	expected   []dtls.Fingerprint
 	videoSSRCs []uint32
 
-	bound    []netip.AddrPort // ICE-authenticated addresses
-	dest     netip.AddrPort   // where we send DTLS and RTCP
-	dtls     dtlsConn
-	role     dtlsRole
-	active   netip.AddrPort // the address of the latest authenticated SRTP/SRTCP
-	srtpUp   bool
-	profile  srtp.Profile
-	srtpIn   *srtp.Context
-	srtpOut  *srtp.Context
-	lastAuth time.Time
+	// bound is the one list of the peer's ICE-authenticated addresses (ice
+	// keeps none; udpmux's table follows it through Bind and Unbind).
+	bound     []netip.AddrPort
+	nominated netip.AddrPort // latest USE-CANDIDATE check (RFC 8445 §8.1.1)
+	dest      netip.AddrPort // where we send DTLS and RTCP
+	dtls      dtlsConn
+	role      dtlsRole
+	active    netip.AddrPort // the address of the latest authenticated SRTP/SRTCP
+	srtpUp    bool
+	profile   srtp.Profile
+	srtpIn    *srtp.Context
+	srtpOut   *srtp.Context
+	lastAuth  time.Time
 
 	ssrc    uint32 // ours, for RTCP
 	video   recvStats
@@ -204,8 +213,6 @@ type Peer struct {
 	firSeq        uint8     // FIR command sequence number (RFC 5104 §4.3.1.2)
 	tl            timeline  // audio/video clock and audio reorder (Config.Record)
 	nk            nackState // missing video packets being NACKed (nack.go)
-
-	retransmit bool // drainDTLS runs after a DTLS timeout
 
 	gotKeyframe bool
 	pliDue      time.Time
@@ -289,7 +296,11 @@ func (p *Peer) SetRemote(now time.Time, r sdp.Remote, media RemoteMedia) error {
 	}
 	var fps []dtls.Fingerprint
 	for _, f := range r.Fingerprints {
-		fp, err := dtls.ParseFingerprint(f.Algorithm, f.Value)
+		d, err := f.Digest()
+		if err != nil {
+			continue
+		}
+		fp, err := dtls.NewFingerprint(f.Algorithm, d)
 		if err != nil {
 			continue // an unsupported hash next to a supported one is fine
 		}
@@ -347,14 +358,19 @@ func (p *Peer) begin() {
 	p.arena = p.arena[:0]
 }
 
-// Next returns the next event, or an Event with Kind None when drained.
-func (p *Peer) Next() Event {
+// Poll returns the next event; false when drained.
+func (p *Peer) Poll() (Event, bool) {
 	if p.next >= len(p.events) {
-		return Event{}
+		return Event{}, false
 	}
 	ev := p.events[p.next]
 	p.next++
-	return ev
+	return ev, true
+}
+
+// Datagram returns the datagram to send for a Transmit event.
+func (ev Event) Datagram() (netip.AddrPort, []byte, bool) {
+	return ev.Addr, ev.Data, ev.Kind == Transmit
 }
 
 func (p *Peer) emit(ev Event) {
@@ -447,9 +463,7 @@ func (p *Peer) HandleTimeout(now time.Time) {
 	if p.dtls != nil {
 		if d := p.dtls.Deadline(); !d.IsZero() && !now.Before(d) {
 			p.dtls.HandleTimeout(now)
-			p.retransmit = true
 			p.drainDTLS(now)
-			p.retransmit = false
 		}
 	}
 	if p.srtpUp {
@@ -464,20 +478,34 @@ func (p *Peer) HandleTimeout(now time.Time) {
 	p.runFeedback(now)
 }
 
-// HandleDatagram processes one datagram from src. The peer may modify b.
-func (p *Peer) HandleDatagram(now time.Time, src netip.AddrPort, b []byte) {
+// HandleSTUN is Handle for a STUN message the caller has decoded
+// already (the read loop decodes a Binding request to find its peer by
+// USERNAME); m.Raw is the datagram. The peer does not keep m.
+func (p *Peer) HandleSTUN(now time.Time, src netip.AddrPort, m *stun.Message) {
+	p.begin()
+	p.info.now = now
+	if p.state.Done() || len(m.Raw) == 0 || len(m.Raw) > MaxDatagram {
+		p.stats.Dropped++
+		return
+	}
+	p.handleBinding(now, src, m)
+	p.runFeedback(now)
+}
+
+// Handle processes one datagram from src. The peer may modify b.
+func (p *Peer) Handle(now time.Time, src netip.AddrPort, b []byte) {
 	p.begin()
 	p.info.now = now
 	if p.state.Done() || len(b) == 0 || len(b) > MaxDatagram {
 		p.stats.Dropped++
 		return
 	}
-	switch Classify(b) {
-	case KindSTUN:
+	switch demux.Classify(b) {
+	case demux.KindSTUN:
 		p.handleSTUN(now, src, b)
-	case KindDTLS:
+	case demux.KindDTLS:
 		p.handleDTLS(now, src, b)
-	case KindRTP:
+	case demux.KindRTP:
 		p.handleSRTP(now, src, b)
 	default:
 		p.stats.Dropped++
@@ -499,13 +527,22 @@ func (p *Peer) isBound(a netip.AddrPort) bool {
 // DTLS has begun: MESSAGE-INTEGRITY does not stop a replay from another
 // address, so a check never moves where we send, never evicts the address
 // carrying authenticated media and never refreshes consent. Those rest on
-// authenticated SRTP/SRTCP (authenticated in media.go).
+// authenticated SRTP/SRTCP (authenticated in receive.go).
 func (p *Peer) handleSTUN(now time.Time, src netip.AddrPort, b []byte) {
-	if err := p.msg.Decode(b); err != nil || p.msg.Type != stun.TypeBindingRequest {
+	if err := p.msg.Decode(b); err != nil {
 		p.stats.Dropped++
 		return
 	}
-	resp, res := p.ice.HandleBinding(now, src, &p.msg, p.plain[:0])
+	p.handleBinding(now, src, &p.msg)
+}
+
+// handleBinding is handleSTUN for a decoded message.
+func (p *Peer) handleBinding(now time.Time, src netip.AddrPort, m *stun.Message) {
+	if m.Type != stun.TypeBindingRequest {
+		p.stats.Dropped++
+		return
+	}
+	resp, res := p.ice.HandleBinding(now, src, m, p.plain[:0])
 	if len(resp) > 0 {
 		p.transmit(src, resp)
 	}
@@ -517,6 +554,9 @@ func (p *Peer) handleSTUN(now time.Time, src netip.AddrPort, b []byte) {
 	if !res.Authenticated {
 		p.stats.Dropped++
 		return
+	}
+	if res.Nominated {
+		p.nominated = src
 	}
 	if !p.isBound(src) {
 		p.logf("ICE check from %s: USERNAME, MESSAGE-INTEGRITY and FINGERPRINT verified, answered", src)
@@ -577,26 +617,11 @@ func (p *Peer) handleDTLS(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.Dropped++
 		return
 	}
-	if p.state != StateConnected {
-		if d := describeIncoming(b); d != "" {
-			p.logf("%s", d)
-		}
-	}
-	if err := p.dtls.HandleDatagram(now, b); err != nil {
-		p.drainDTLS(now)
-		p.dtlsDead(err)
-		return
-	}
+	p.dtls.Handle(now, src, b)
 	p.drainDTLS(now)
 }
 
 func (p *Peer) dtlsDead(err error) {
-	var ae *dtls.AlertError
-	if errors.As(err, &ae) && ae.Remote && ae.Description == dtls.AlertCloseNotify {
-		p.logf("DTLS close_notify received")
-		p.setState(StateClosed, nil)
-		return
-	}
 	if p.state == StateConnected {
 		p.setState(StateClosed, fmt.Errorf("peer: dtls: %w", err))
 		return
@@ -604,30 +629,24 @@ func (p *Peer) dtlsDead(err error) {
 	p.fail(fmt.Errorf("peer: dtls: %w", err))
 }
 
-// drainDTLS moves the server's datagrams and events out.
+// drainDTLS moves the DTLS connection's datagrams and events out.
 func (p *Peer) drainDTLS(now time.Time) {
-	n, first := 0, len(p.events)
-	for d := p.dtls.PollTransmit(); d != nil; d = p.dtls.PollTransmit() {
-		p.transmit(p.dest, d)
-		n++
-	}
-	if n > 0 && first < len(p.events) && p.state != StateConnected {
-		p.logf("%s", describeFlight(p.events[first].Data, n, p.retransmit))
-	}
-	for ev, ok := p.dtls.PollEvent(); ok; ev, ok = p.dtls.PollEvent() {
+	for ev, ok := p.dtls.Poll(); ok; ev, ok = p.dtls.Poll() {
 		switch ev.Kind {
+		case dtls.Transmit:
+			p.transmit(p.dest, ev.Data)
+		case dtls.Progress:
+			p.logf("%s", ev.Note)
 		case dtls.HandshakeComplete:
 			p.logf("DTLS handshake complete: cipher suite %#04x, SRTP profile %#04x, the peer's certificate matches the answer", ev.CipherSuite, ev.SRTPProfile)
 			p.info.cipher = ev.CipherSuite
-			if err := p.startSRTP(now, srtp.Profile(ev.SRTPProfile)); err != nil {
+			if err := p.startSRTP(now, ev.SRTPProfile); err != nil {
 				p.fail(err)
 				return
 			}
 		case dtls.AlertReceived:
+			// dtls reports close_notify as Closed, never as an alert.
 			p.logf("DTLS alert %d received", ev.Alert)
-			if ev.Alert == dtls.AlertCloseNotify {
-				p.setState(StateClosed, nil)
-			}
 		case dtls.Closed:
 			p.setState(StateClosed, ev.Err)
 		case dtls.Failed:

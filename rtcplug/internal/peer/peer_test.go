@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"github.com/nutsbolts/webrtc/rtcplug/internal/sdp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/srtp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/testivf"
 )
 
 var (
@@ -56,7 +57,7 @@ func remote() sdp.Remote {
 // the data before the next call, as the contract says.
 func drain(p *Peer) []Event {
 	var evs []Event
-	for ev := p.Next(); ev.Kind != None; ev = p.Next() {
+	for ev, ok := p.Poll(); ok; ev, ok = p.Poll() {
 		if ev.Kind == Transmit {
 			ev.Data = bytes.Clone(ev.Data)
 		}
@@ -90,12 +91,12 @@ func bindingRequest(t testing.TB, pwd string) []byte {
 
 func TestICEBindsOnlyAuthenticated(t *testing.T) {
 	p := newTestPeer(t)
-	p.HandleDatagram(t0, client, bindingRequest(t, "wrong-password-wrong-password"))
+	p.Handle(t0, client, bindingRequest(t, "wrong-password-wrong-password"))
 	evs := drain(p)
 	if count(evs, Bind) != 0 || p.State() != StateNew {
 		t.Fatalf("bad integrity bound an address: %+v", evs)
 	}
-	p.HandleDatagram(t0, client, bindingRequest(t, localPwd))
+	p.Handle(t0, client, bindingRequest(t, localPwd))
 	evs = drain(p)
 	if count(evs, Bind) != 1 || count(evs, Transmit) != 1 {
 		t.Fatalf("events %+v", evs)
@@ -113,7 +114,7 @@ func TestICEBindsOnlyAuthenticated(t *testing.T) {
 	}
 	// A second check from the same address binds nothing new (it only
 	// re-asserts the route).
-	p.HandleDatagram(t0, client, bindingRequest(t, localPwd))
+	p.Handle(t0, client, bindingRequest(t, localPwd))
 	if evs := drain(p); count(evs, Bind) != 1 || count(evs, Unbind) != 0 || len(p.bound) != 1 {
 		t.Fatalf("bound twice: %v", p.bound)
 	}
@@ -128,23 +129,23 @@ func TestDTLSOnlyFromBoundAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	drain(p)
-	p.HandleDatagram(t0, client, dtlsRecord)
+	p.Handle(t0, client, dtlsRecord)
 	if evs := drain(p); len(evs) != 0 || p.dtls != nil {
 		t.Fatalf("DTLS from an unbound address: %+v", evs)
 	}
-	p.HandleDatagram(t0, client, bindingRequest(t, localPwd))
+	p.Handle(t0, client, bindingRequest(t, localPwd))
 	drain(p)
-	p.HandleDatagram(t0, other, dtlsRecord)
+	p.Handle(t0, other, dtlsRecord)
 	if p.dtls != nil {
 		t.Fatal("DTLS server started for another address")
 	}
-	p.HandleDatagram(t0, client, dtlsRecord)
+	p.Handle(t0, client, dtlsRecord)
 	if p.dtls == nil {
 		t.Fatal("DTLS server not started for the bound address")
 	}
 	// SRTP before keys: dropped.
 	before := p.Stats().Dropped
-	p.HandleDatagram(t0, client, []byte{0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0})
+	p.Handle(t0, client, []byte{0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0})
 	if p.Stats().Dropped != before+1 {
 		t.Fatal("SRTP before the handshake not dropped")
 	}
@@ -152,9 +153,9 @@ func TestDTLSOnlyFromBoundAddress(t *testing.T) {
 
 func TestDTLSBeforeAnswerDropped(t *testing.T) {
 	p := newTestPeer(t)
-	p.HandleDatagram(t0, client, bindingRequest(t, localPwd))
+	p.Handle(t0, client, bindingRequest(t, localPwd))
 	drain(p)
-	p.HandleDatagram(t0, client, dtlsRecord)
+	p.Handle(t0, client, dtlsRecord)
 	if p.dtls != nil {
 		t.Fatal("DTLS server started without the answer's fingerprint")
 	}
@@ -194,7 +195,7 @@ func TestConnectTimeout(t *testing.T) {
 		t.Fatalf("state %v", s)
 	}
 	// A final state ignores everything.
-	p.HandleDatagram(t0.Add(ConnectTimeout), client, bindingRequest(t, localPwd))
+	p.Handle(t0.Add(ConnectTimeout), client, bindingRequest(t, localPwd))
 	if evs := drain(p); len(evs) != 0 {
 		t.Fatalf("events after failure: %+v", evs)
 	}
@@ -208,24 +209,11 @@ type sender struct {
 	seq    uint16
 	ts     uint32
 	ssrc   uint32
-	plain  []byte
 	nacked []uint16
 }
 
-// ivfFrames reads the test IVF file.
-func ivfFrames(t testing.TB) [][]byte {
-	b, err := os.ReadFile("../../../testdata/vp8-640x480.ivf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames [][]byte
-	for off := int(binary.LittleEndian.Uint16(b[6:8])); off+12 <= len(b); {
-		n := int(binary.LittleEndian.Uint32(b[off:]))
-		frames = append(frames, b[off+12:off+12+n])
-		off += 12 + n
-	}
-	return frames
-}
+// ivfFrames reads the VP8 test stream.
+func ivfFrames(t testing.TB) [][]byte { return testivf.Must(t, testivf.VP8) }
 
 // packetize splits a frame into SRTP packets with a minimal VP8 payload
 // descriptor (RFC 7741 §4.2: S bit on the first packet, PID 0).
@@ -306,7 +294,7 @@ func feed(t *testing.T, p *Peer, s *sender, now time.Time, pkts [][]byte, r *run
 		r.rrs += rr
 	}
 	for _, pk := range pkts {
-		p.HandleDatagram(now, client, pk)
+		p.Handle(now, client, pk)
 		collect()
 	}
 	for d := p.Deadline(); !d.IsZero() && !d.After(now); d = p.Deadline() {
@@ -432,7 +420,7 @@ func TestPLIRepeatsUntilKeyframe(t *testing.T) {
 	feed(t, p, s, now, s.packetize(frames[30]), &r)
 	plis := r.plis
 	for end := now.Add(10 * time.Second); now.Before(end); now = now.Add(500 * time.Millisecond) {
-		p.HandleDatagram(now, client, bindingRequest(t, localPwd)) // keep consent
+		p.Handle(now, client, bindingRequest(t, localPwd)) // keep consent
 		drain(p)
 		feed(t, p, s, now, nil, &r)
 	}
@@ -463,7 +451,7 @@ func TestConsentExpires(t *testing.T) {
 func TestGarbageNeverPanics(t *testing.T) {
 	p, _ := connected(t, srtp.AEADAES128GCM)
 	for _, b := range [][]byte{nil, {0}, {1, 1}, {22}, {0x80}, {0x80, 200}, bytes.Repeat([]byte{0x90}, 40), make([]byte, 2000), {64, 1, 2}} {
-		p.HandleDatagram(t0, client, b)
+		p.Handle(t0, client, b)
 		drain(p)
 	}
 	if p.State() != StateConnected {
@@ -476,7 +464,7 @@ func FuzzHandleDatagram(f *testing.F) {
 	f.Add(dtlsRecord)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, _ := connected(t, srtp.AEADAES128GCM)
-		p.HandleDatagram(t0, client, b)
+		p.Handle(t0, client, b)
 		drain(p)
 		p.HandleTimeout(t0.Add(time.Second))
 		drain(p)

@@ -59,7 +59,7 @@ func TestReplayedCheckMovesNothing(t *testing.T) {
 	p, s := connected(t, srtp.AEADAES128GCM)
 	frames := ivfFrames(t)
 	captured := nominatingCheck(t)
-	p.HandleDatagram(t0, client, captured)
+	p.Handle(t0, client, captured)
 	drain(p)
 	var r run
 	now := streamFrames(t, p, s, t0, frames[:3], &r)
@@ -68,7 +68,7 @@ func TestReplayedCheckMovesNothing(t *testing.T) {
 	// Within the retransmission cache: every copy, from anywhere, gets the
 	// old response and changes nothing at all.
 	for i := 0; i < 200; i++ {
-		p.HandleDatagram(now, attacker(i%50), captured)
+		p.Handle(now, attacker(i%50), captured)
 		evs := drain(p)
 		if count(evs, Bind) != 0 || count(evs, Unbind) != 0 || count(evs, StateChange) != 0 || count(evs, Transmit) != 1 {
 			t.Fatalf("replay %d: %+v", i, evs)
@@ -82,11 +82,11 @@ func TestReplayedCheckMovesNothing(t *testing.T) {
 	// processed again: it may bind the replaying address, but never moves
 	// the destination nor evicts the address carrying SRTP.
 	for i := 0; i < 100; i++ {
-		p.HandleDatagram(now, client, bindingRequest(t, localPwd))
+		p.Handle(now, client, bindingRequest(t, localPwd))
 		drain(p)
 	}
 	for i := 0; i < 3*maxBound; i++ {
-		p.HandleDatagram(now, attacker(100+i), captured)
+		p.Handle(now, attacker(100+i), captured)
 		for _, e := range drain(p) {
 			if e.Kind == Unbind && e.Addr == client {
 				t.Fatal("the address carrying SRTP was unbound")
@@ -110,7 +110,7 @@ func TestReplayedCheckMovesNothing(t *testing.T) {
 	last := now
 	for i := 0; p.State() == StateConnected && i < 120; i++ {
 		now = now.Add(time.Second)
-		p.HandleDatagram(now, attacker(i%50), captured)
+		p.Handle(now, attacker(i%50), captured)
 		drain(p)
 		if d := p.Deadline(); !d.IsZero() && !d.After(now) {
 			p.HandleTimeout(now)
@@ -131,16 +131,16 @@ func TestRebindingAfterReplays(t *testing.T) {
 	var r run
 	now := streamFrames(t, p, s, t0, frames[:2], &r)
 	for i := 0; i < 2*maxBound; i++ {
-		p.HandleDatagram(now, attacker(i), bindingRequest(t, localPwd)) // fresh, as if from a stale cache
+		p.Handle(now, attacker(i), bindingRequest(t, localPwd)) // fresh, as if from a stale cache
 		drain(p)
 	}
-	p.HandleDatagram(now, other, bindingRequest(t, localPwd))
+	p.Handle(now, other, bindingRequest(t, localPwd))
 	evs := drain(p)
 	if !p.isBound(other) || !p.isBound(client) || count(evs, Unbind) != 1 || p.dest != client {
 		t.Fatalf("bound %v dest %v events %+v", p.bound, p.dest, evs)
 	}
 	for _, pk := range s.packetize(frames[2]) {
-		p.HandleDatagram(now, other, pk)
+		p.Handle(now, other, pk)
 		drain(p)
 	}
 	if to := rtcpDest(t, p, now.Add(2*ReportInterval)); len(to) == 0 || to[len(to)-1] != other {
@@ -156,7 +156,7 @@ func TestActiveEvents(t *testing.T) {
 	active := 0
 	send := func(from netip.AddrPort, f []byte) {
 		for _, pk := range s.packetize(f) {
-			p.HandleDatagram(t0, from, pk)
+			p.Handle(t0, from, pk)
 			for _, e := range drain(p) {
 				if e.Kind == Active {
 					if e.Addr != from {
@@ -172,7 +172,7 @@ func TestActiveEvents(t *testing.T) {
 	if active != 1 {
 		t.Fatalf("%d Active events", active)
 	}
-	p.HandleDatagram(t0, other, bindingRequest(t, localPwd))
+	p.Handle(t0, other, bindingRequest(t, localPwd))
 	drain(p)
 	send(other, frames[2])
 	if active != 2 {

@@ -72,15 +72,15 @@ func TestRTCPFollowsAuthenticatedRebinding(t *testing.T) {
 
 	// Media from an address no check has bound is dropped and changes nothing.
 	pkts := s.packetize(frames[3])
-	p.HandleDatagram(now, other, pkts[0])
+	p.Handle(now, other, pkts[0])
 	drain(p)
 	if p.dest != client {
 		t.Fatalf("unauthenticated address became the destination")
 	}
-	p.HandleDatagram(now, other, bindingRequest(t, localPwd))
+	p.Handle(now, other, bindingRequest(t, localPwd))
 	drain(p)
 	for _, pk := range pkts {
-		p.HandleDatagram(now, other, pk)
+		p.Handle(now, other, pk)
 		drain(p)
 	}
 	now = now.Add(2 * ReportInterval)
@@ -127,7 +127,7 @@ func TestReceiverReportFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.HandleDatagram(now, client, enc)
+	p.Handle(now, client, enc)
 	drain(p)
 	rr = p.video.report(now.Add(500*time.Millisecond), true)
 	if rr.LastSR != 0x2345_6789 || rr.DelaySinceLastSR != 32768 {

@@ -18,11 +18,10 @@ const NominationWait = 500 * time.Millisecond
 // dtlsConn is what the peer drives of either DTLS role: dtls.Server and
 // dtls.Client have the same sans-IO shape.
 type dtlsConn interface {
-	HandleDatagram(now time.Time, b []byte) error
+	Handle(now time.Time, from netip.AddrPort, b []byte)
 	HandleTimeout(now time.Time)
 	Deadline() time.Time
-	PollTransmit() []byte
-	PollEvent() (dtls.Event, bool)
+	Poll() (dtls.Event, bool)
 	ExportKeyingMaterial(label string, context []byte, n int) ([]byte, error)
 	Close()
 }
@@ -85,7 +84,7 @@ func (p *Peer) onRemoteSet(now time.Time) {
 	if !p.role.client || p.dtls != nil {
 		return
 	}
-	if a, ok := p.ice.Selected(); ok && p.isBound(a) {
+	if a := p.nominated; a.IsValid() && p.isBound(a) {
 		p.startClient(now, a, "nominated before the answer was applied")
 		return
 	}
@@ -156,5 +155,6 @@ func (p *Peer) dtlsConfig() dtls.Config {
 		Certificate:          p.cfg.Certificate,
 		Rand:                 p.cfg.Rand,
 		ExpectedFingerprints: p.expected,
+		Progress:             true, // narrated in Log events
 	}
 }

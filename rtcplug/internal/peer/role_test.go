@@ -7,11 +7,9 @@ import (
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/testpeer"
-)
 
-func nominatingRequest(t testing.TB) []byte {
-	return checkRequest(t, localPwd, true)
-}
+	"github.com/nutsbolts/webrtc/rtcplug/internal/demux"
+)
 
 // checkRequest is an ICE connectivity check from the controlling client,
 // with USE-CANDIDATE when nominate is set.
@@ -41,7 +39,7 @@ func passivePeer(t *testing.T) *Peer {
 func dtlsSent(l *link) *[]time.Time {
 	var at []time.Time
 	l.Pipe.Filter = func(d *testpeer.Datagram) bool {
-		if d.From == server && Classify(d.Data) == KindDTLS {
+		if d.From == server && demux.Classify(d.Data) == demux.KindDTLS {
 			at = append(at, d.At)
 		}
 		return true
@@ -113,9 +111,9 @@ func TestPassiveAnswerWithoutNomination(t *testing.T) {
 // DTLS server for a record that comes before our hello.
 func TestPassiveAnswerIgnoresServerRecords(t *testing.T) {
 	p := passivePeer(t)
-	p.HandleDatagram(t0, client, bindingRequest(t, localPwd))
+	p.Handle(t0, client, bindingRequest(t, localPwd))
 	drain(p)
-	p.HandleDatagram(t0, client, []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	p.Handle(t0, client, []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	if p.dtls != nil {
 		t.Fatal("DTLS server started although the answer is passive")
 	}

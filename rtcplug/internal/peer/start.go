@@ -34,7 +34,7 @@ func (p *Peer) startsFrame(pkt []byte) bool {
 // startAt starts the stream at ext, a frame start: packets buffered before
 // it are dropped (their frame has no start), the ones after it that are
 // already here follow in order.
-func (p *Peer) startAt(now time.Time, ext uint64, pkt []byte) {
+func (p *Peer) startAt(now time.Time, ext uint64, pkt []byte, h *rtp.Header) {
 	r := &p.reorder
 	for i := range r.slots {
 		if s := &r.slots[i]; s.used && s.ext < ext {
@@ -46,7 +46,7 @@ func (p *Peer) startAt(now time.Time, ext uint64, pkt []byte) {
 	r.warm = true
 	r.next = ext
 	r.nackFrom = max(r.nackFrom, ext)
-	p.deliver(now, pkt)
+	p.deliver(now, pkt, h)
 	r.next++
 	p.flushReorder(now)
 }

@@ -46,7 +46,7 @@ type media struct {
 func step(t *testing.T, p *Peer, now time.Time, b []byte, m *media) {
 	t.Helper()
 	collect := func() {
-		for ev := p.Next(); ev.Kind != None; ev = p.Next() {
+		for ev, ok := p.Poll(); ok; ev, ok = p.Poll() {
 			switch ev.Kind {
 			case Audio:
 				ev.Data = append([]byte(nil), ev.Data...)
@@ -58,7 +58,7 @@ func step(t *testing.T, p *Peer, now time.Time, b []byte, m *media) {
 		}
 	}
 	if b != nil {
-		p.HandleDatagram(now, client, b)
+		p.Handle(now, client, b)
 		collect()
 	}
 	for d := p.Deadline(); !d.IsZero() && !d.After(now); d = p.Deadline() {
@@ -305,8 +305,8 @@ func BenchmarkHandleOpus(b *testing.B) {
 		}
 		n := copy(buf, pkts[i%len(pkts)])
 		now = now.Add(20 * time.Millisecond)
-		p.HandleDatagram(now, client, buf[:n])
-		for ev := p.Next(); ev.Kind != None; ev = p.Next() {
+		p.Handle(now, client, buf[:n])
+		for _, ok := p.Poll(); ok; _, ok = p.Poll() {
 		}
 	}
 }

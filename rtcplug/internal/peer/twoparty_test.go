@@ -12,6 +12,14 @@ import (
 
 // handshakeType is the type of the first handshake message in an epoch-0
 // DTLS datagram; ok is false for anything else.
+// Handshake types the tests look for on the wire (RFC 5246 §7.4, RFC 6347
+// §4.2.2).
+const (
+	hsClientHello        = 1
+	hsServerHello        = 2
+	hsHelloVerifyRequest = 3
+)
+
 func handshakeType(b []byte) (typ uint8, ok bool) {
 	// record header: type(1) version(2) epoch(2) seq(6) length(2); then the
 	// handshake header starts with its type.
@@ -222,7 +230,7 @@ func TestCookieExpired(t *testing.T) {
 			t.Fatal("no cookie hello")
 		}
 		l.pp.out = nil
-		l.p.HandleDatagram(t0.Add(after), client, held)
+		l.p.Handle(t0.Add(after), client, held)
 		l.pp.collect()
 		var got []uint8
 		for _, d := range l.pp.out {

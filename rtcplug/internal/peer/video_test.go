@@ -111,7 +111,7 @@ func TestH264ThroughPeer(t *testing.T) {
 	var keys []Event
 	for _, au := range aus {
 		for _, pk := range s.packetizeH264(&pay, au) {
-			p.HandleDatagram(now, client, pk)
+			p.Handle(now, client, pk)
 			for _, e := range drain(p) {
 				if e.Kind == Keyframe {
 					keys = append(keys, e)
@@ -165,7 +165,7 @@ func TestH264SpropAndFIR(t *testing.T) {
 	plis, firs := 0, 0
 	step := func(now time.Time, pkts [][]byte) {
 		for _, pk := range pkts {
-			p.HandleDatagram(now, client, pk)
+			p.Handle(now, client, pk)
 			evs := drain(p)
 			pl, fi := keyframeRequests(t, s, evs, &seqs)
 			plis, firs = plis+pl, firs+fi
@@ -239,7 +239,7 @@ func TestVideoFollowsPayloadType(t *testing.T) {
 	now := t0
 	send := func(pkts [][]byte) {
 		for _, pk := range pkts {
-			p.HandleDatagram(now, client, pk)
+			p.Handle(now, client, pk)
 			for _, e := range drain(p) {
 				if e.Kind == Keyframe {
 					keys = append(keys, e)
@@ -292,8 +292,8 @@ func BenchmarkHandleRTPH264(b *testing.B) {
 		}
 		n := copy(buf, pkts[i%len(pkts)])
 		now = now.Add(time.Millisecond)
-		p.HandleDatagram(now, client, buf[:n])
-		for ev := p.Next(); ev.Kind != None; ev = p.Next() {
+		p.Handle(now, client, buf[:n])
+		for _, ok := p.Poll(); ok; _, ok = p.Poll() {
 		}
 	}
 }

@@ -3,7 +3,6 @@ package record
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/testivf"
 )
 
 var t0 = time.Unix(1_000_000_000, 0)
@@ -40,21 +41,9 @@ func needTool(t tb, name string) {
 	}
 }
 
-// ivfFrames reads testdata/vp8-640x480.ivf: 120 frames, 30 fps, a
-// keyframe every 30.
-func ivfFrames(t tb) [][]byte {
-	b, err := os.ReadFile("../../../testdata/vp8-640x480.ivf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames [][]byte
-	for off := int(binary.LittleEndian.Uint16(b[6:8])); off+12 <= len(b); {
-		n := int(binary.LittleEndian.Uint32(b[off:]))
-		frames = append(frames, b[off+12:off+12+n])
-		off += 12 + n
-	}
-	return frames
-}
+// ivfFrames reads the VP8 test stream: 120 frames, 30 fps, a keyframe
+// every 30.
+func ivfFrames(t tb) [][]byte { return testivf.Must(t, testivf.VP8) }
 
 // oggOpus reads the Opus packets of testdata/opus-48k.ogg (RFC 3533 pages,
 // RFC 7845 header packets skipped): 200 packets of 20 ms.

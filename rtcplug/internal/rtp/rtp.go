@@ -14,6 +14,11 @@ import (
 	"github.com/nutsbolts/webrtc/rtcplug/internal/wire"
 )
 
+// MaxFrame bounds one frame (a VP8 frame, an H.264 access unit) that any
+// depacketizer assembles from RTP payloads: ample for a 1080p keyframe, small
+// enough that a hostile sender cannot make a peer hold much memory.
+const MaxFrame = 4 << 20
+
 // Sizes and protocol constants.
 const (
 	// Version is the only RTP version this package accepts (RFC 3550 §5.1).

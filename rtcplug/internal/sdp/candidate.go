@@ -2,7 +2,6 @@ package sdp
 
 import (
 	"errors"
-	"hash/fnv"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -19,9 +18,9 @@ const (
 // Candidate is an a=candidate attribute (RFC 8839 §5.1).
 //
 // When building, zero fields take defaults: Component 1, Protocol "udp",
-// Type "host", Priority from RFC 8445 §5.1.2.1 with local preference 65535,
-// and a Foundation derived from type, address and protocol (RFC 8445
-// §5.1.1.3: equal for candidates that share all three).
+// Type "host". Foundation and Priority are the caller's: package ice computes
+// both (RFC 8445 §5.1.1.3, §5.1.2.1); zero ones are written as "0" and 0 so
+// that the line stays valid.
 type Candidate struct {
 	Foundation string
 	Component  int
@@ -147,12 +146,9 @@ func (c Candidate) AppendTo(b []byte) []byte {
 		foundation = foundation[:maxFoundationLen]
 	}
 	if foundation == "" {
-		foundation = defaultFoundation(typ, c.Addr.Addr(), proto)
+		foundation = "0"
 	}
 	prio := c.Priority
-	if prio == 0 {
-		prio = defaultPriority(typ, comp)
-	}
 	b = append(b, foundation...)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(comp), 10)
@@ -216,30 +212,6 @@ func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 	b = a.AppendTo(b)
 	b = append(b, ' ')
 	return strconv.AppendUint(b, uint64(ap.Port()), 10)
-}
-
-// defaultPriority is RFC 8445 §5.1.2.1 with the recommended type
-// preferences (§5.1.2.2) and the highest local preference.
-func defaultPriority(typ string, component int) uint32 {
-	var typePref uint32
-	switch typ {
-	case CandidateHost:
-		typePref = 126
-	case CandidatePrflx:
-		typePref = 110
-	case CandidateSrflx:
-		typePref = 100
-	}
-	const localPref = 65535
-	return typePref<<24 | localPref<<8 | uint32(256-component)
-}
-
-func defaultFoundation(typ string, a netip.Addr, proto string) string {
-	h := fnv.New32a()
-	h.Write([]byte(typ))
-	h.Write(a.AsSlice())
-	h.Write([]byte(proto))
-	return strconv.FormatUint(uint64(h.Sum32()), 10)
 }
 
 // isICEChars reports whether s is made of ice-char (RFC 8839 §5.4:

@@ -348,8 +348,8 @@ func TestCandidateDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%q: %v", c.String(), err)
 	}
-	// RFC 8445 §5.1.2.1: host, local preference 65535, component 1.
-	if got.Component != 1 || got.Protocol != "udp" || got.Type != CandidateHost || got.Priority != 126<<24|65535<<8|255 || got.Foundation == "" {
+	// Component 1, udp, host; foundation and priority are the caller's.
+	if got.Component != 1 || got.Protocol != "udp" || got.Type != CandidateHost || got.Priority != 0 || got.Foundation != "0" {
 		t.Errorf("defaults: %q -> %+v", c.String(), got)
 	}
 	srflx := Candidate{Foundation: "x\r\ny", Type: CandidateSrflx, Addr: netip.MustParseAddrPort("[2001:db8::1]:1")}

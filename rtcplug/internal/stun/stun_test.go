@@ -586,11 +586,7 @@ func TestAttributeValueErrors(t *testing.T) {
 	}
 }
 
-// zeroReader yields zero bytes; failReader fails.
-type zeroReader struct{}
-
-func (zeroReader) Read(b []byte) (int, error) { clear(b); return len(b), nil }
-
+// failReader fails.
 type failReader struct{}
 
 func (failReader) Read([]byte) (int, error) { return 0, errors.New("no entropy") }

@@ -44,7 +44,7 @@ type ClientConfig struct {
 	NoNomination bool
 	// SRTPProfiles are offered (client) or accepted (server) in this order;
 	// nil means the dtls package's defaults.
-	SRTPProfiles []uint16
+	SRTPProfiles []srtp.Profile
 	// KeepAlive, when positive, repeats a check this often once connected
 	// (RFC 7675 consent freshness); zero sends none.
 	KeepAlive time.Duration
@@ -65,11 +65,10 @@ type Client struct {
 	out   []Datagram
 	msg   stun.Message
 
-	txID      [12]byte
-	checkDue  time.Time
-	checks    int
-	aliveDue  time.Time
-	dtlsStart bool
+	txID     [12]byte
+	checkDue time.Time
+	checks   int
+	aliveDue time.Time
 
 	// Profile and the SRTP contexts, set when the handshake completes. Out
 	// protects what the client sends, In opens what the peer sends.
@@ -87,11 +86,10 @@ type Client struct {
 }
 
 type dtlsConn interface {
-	HandleDatagram(now time.Time, b []byte) error
+	Handle(now time.Time, from netip.AddrPort, b []byte)
 	HandleTimeout(now time.Time)
 	Deadline() time.Time
-	PollTransmit() []byte
-	PollEvent() (dtls.Event, bool)
+	Poll() (dtls.Event, bool)
 	ExportKeyingMaterial(label string, context []byte, n int) ([]byte, error)
 	Close()
 }
@@ -111,7 +109,7 @@ func NewClient(cfg ClientConfig, now time.Time) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, cert: cert, from: cfg.Addr, addrs: []netip.AddrPort{cfg.Addr}}
 	if cfg.Passive {
-		fp, err := dtls.ParseFingerprint("sha-256", cfg.ServerFingerprint)
+		fp, err := parseFingerprint(cfg.ServerFingerprint)
 		if err != nil {
 			return nil, err
 		}
@@ -231,9 +229,7 @@ func (c *Client) HandleDatagram(now time.Time, from, _ netip.AddrPort, b []byte)
 		if c.dtls == nil {
 			return
 		}
-		if err := c.dtls.HandleDatagram(now, b); err != nil && c.Err == nil {
-			c.Err = err
-		}
+		c.dtls.Handle(now, from, b)
 		c.drainDTLS(now)
 	case b[0] >= 128 && b[0] <= 191:
 		if c.In == nil || len(b) < 2 || b[1] < 192 || b[1] > 223 {
@@ -264,7 +260,7 @@ func (c *Client) onSTUN(now time.Time, b []byte) {
 		c.aliveDue = now.Add(c.cfg.KeepAlive)
 	}
 	if !c.cfg.Passive && c.dtls == nil {
-		fp, err := dtls.ParseFingerprint("sha-256", c.cfg.ServerFingerprint)
+		fp, err := parseFingerprint(c.cfg.ServerFingerprint)
 		if err != nil {
 			c.Err = err
 			return
@@ -280,13 +276,12 @@ func (c *Client) onSTUN(now time.Time, b []byte) {
 }
 
 func (c *Client) drainDTLS(now time.Time) {
-	for d := c.dtls.PollTransmit(); d != nil; d = c.dtls.PollTransmit() {
-		c.Send(d)
-	}
-	for ev, ok := c.dtls.PollEvent(); ok; ev, ok = c.dtls.PollEvent() {
+	for ev, ok := c.dtls.Poll(); ok; ev, ok = c.dtls.Poll() {
 		switch ev.Kind {
+		case dtls.Transmit:
+			c.Send(ev.Data)
 		case dtls.HandshakeComplete:
-			if err := c.keys(srtp.Profile(ev.SRTPProfile)); err != nil {
+			if err := c.keys(ev.SRTPProfile); err != nil {
 				c.Err = err
 				return
 			}
@@ -370,4 +365,14 @@ func (c *Client) Drain(send func(from, to netip.AddrPort, b []byte)) {
 		send(d.From, d.To, d.Data)
 	}
 	c.out = c.out[:0]
+}
+
+// parseFingerprint reads the server's SHA-256 fingerprint as the glue does:
+// sdp decodes the hex, dtls picks the hash.
+func parseFingerprint(value string) (dtls.Fingerprint, error) {
+	d, err := sdp.Fingerprint{Algorithm: "sha-256", Value: value}.Digest()
+	if err != nil {
+		return dtls.Fingerprint{}, err
+	}
+	return dtls.NewFingerprint("sha-256", d)
 }

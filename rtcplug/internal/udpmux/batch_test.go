@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
 )
 
 // srcEndpoint records which source each datagram came from and its index.
@@ -209,7 +207,6 @@ func BenchmarkReadLoopDrain(b *testing.B) {
 				}
 			}
 			buf := make([]byte, readBufSize)
-			var msg stun.Message
 			const chunk = 512
 			var cpu time.Duration
 			b.ReportAllocs()
@@ -230,7 +227,7 @@ func BenchmarkReadLoopDrain(b *testing.B) {
 						}
 						for i := range n {
 							d, src, _ := br.datagram(i)
-							m.route(r, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), d, &msg)
+							m.route(r, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), d)
 						}
 						got += n
 						continue
@@ -239,7 +236,7 @@ func BenchmarkReadLoopDrain(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					m.route(r, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), buf[:n], &msg)
+					m.route(r, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), buf[:n])
 					got++
 				}
 				cpu += cpuTime() - c0

@@ -31,6 +31,7 @@ type Handler func(ev peer.Event)
 type Loop struct {
 	mux   *Mux
 	p     *peer.Peer
+	d     *Driver[peer.Event]
 	h     Handler
 	inbox chan inbound
 	ctrl  chan ctrlReq
@@ -79,7 +80,7 @@ type ctrlReq struct {
 // NewLoop prepares the loop of p; Run starts it. Datagrams delivered before
 // Run wait in the inbox.
 func NewLoop(m *Mux, p *peer.Peer, h Handler) *Loop {
-	return &Loop{
+	l := &Loop{
 		mux:   m,
 		p:     p,
 		h:     h,
@@ -88,6 +89,8 @@ func NewLoop(m *Mux, p *peer.Peer, h Handler) *Loop {
 		done:  make(chan struct{}),
 		now:   time.Now,
 	}
+	l.d = NewDriver[peer.Event](m, p, l.event)
+	return l
 }
 
 // Deliver queues a datagram without blocking; false when the inbox is full or
@@ -105,6 +108,14 @@ func (l *Loop) Deliver(src netip.AddrPort, b *Buffer) bool {
 		return false
 	}
 }
+
+// Register routes Binding requests for the peer's local ufrag to this loop;
+// the addresses its ICE authenticates follow as the peer reports them. The
+// routes go when Run returns, or with Unregister for a loop never run.
+func (l *Loop) Register(ufrag string) error { return l.mux.routes.Add(ufrag, l) }
+
+// Unregister drops the loop's routes.
+func (l *Loop) Unregister() { l.mux.routes.Remove(l) }
 
 // Done is closed when Run returned.
 func (l *Loop) Done() <-chan struct{} { return l.done }
@@ -146,54 +157,54 @@ func (l *Loop) Close() {
 // peer is closed first, so the client hears close_notify).
 func (l *Loop) Run(ctx context.Context) {
 	defer close(l.done)
+	defer l.Unregister()
 	defer func() { l.publish(time.Time{}, true) }()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
+	defer l.d.Stop()
 	for {
 		var now time.Time
 		select {
 		case <-ctx.Done():
 			l.p.Close(l.now())
-			l.drain()
+			l.d.Flush()
 			return
 		case in := <-l.inbox:
 			now = l.now()
-			l.p.HandleDatagram(now, in.src, in.buf.B)
-			l.drain()
+			if msg, ok := in.buf.Binding(); ok {
+				l.p.HandleSTUN(now, in.src, msg)
+				l.d.Flush()
+			} else {
+				l.d.Handle(now, in.src, in.buf.B)
+			}
 			in.buf.Release()
 		case req := <-l.ctrl:
 			now = l.now()
 			err := req.fn(now, l.p)
-			l.drain()
+			l.d.Flush()
 			req.res <- err
-		case <-timer.C:
+		case <-l.d.C():
 			now = l.now()
-			l.p.HandleTimeout(now)
-			l.drain()
+			l.d.Timeout(now)
 		}
 		if l.p.State().Done() {
 			return
 		}
 		l.publish(now, false)
-		if d := l.p.Deadline(); !d.IsZero() {
-			timer.Reset(max(d.Sub(now), 0))
-		} else {
-			timer.Stop()
-		}
+		l.d.Rearm(now)
 	}
 }
 
-func (l *Loop) drain() {
-	for ev := l.p.Next(); ev.Kind != peer.None; ev = l.p.Next() {
-		if ev.Kind == peer.Transmit {
-			if err := l.mux.WriteTo(ev.Data, ev.Addr); err != nil {
-				l.mux.log.Debug("udp write", "to", ev.Addr, "err", err)
-			}
-			continue
-		}
-		if l.h != nil {
-			l.h(ev)
-		}
+// event applies the peer's routing events to the mux's table and hands
+// every event to the handler.
+func (l *Loop) event(ev peer.Event) {
+	switch ev.Kind {
+	case peer.Bind:
+		l.mux.routes.Bind(l, ev.Addr)
+	case peer.Unbind:
+		l.mux.routes.Unbind(l, ev.Addr)
+	case peer.Active:
+		l.mux.routes.Activate(l, ev.Addr)
+	}
+	if l.h != nil {
+		l.h(ev)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
-
-	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
 )
 
 // A STUN check from an address bound to one peer, naming another peer's
@@ -15,18 +13,17 @@ import (
 // the peer it is bound to.
 func TestSTUNRoutesByUsernameFromBoundAddress(t *testing.T) {
 	m := New(newMemConn(), netip.MustParseAddrPort("0.0.0.0:1"), nil)
-	var msg stun.Message
 	a, b := &fakeEndpoint{}, &fakeEndpoint{}
 	src := netip.MustParseAddrPort("192.0.2.1:4000")
 	r := &fakeRouter{addrs: map[netip.AddrPort]Endpoint{src: a}, ufrag: map[string]Endpoint{"aaaa": a, "bbbb": b}}
-	m.route(r, src, binding(t, "bbbb:remote"), &msg)
+	m.route(r, src, binding(t, "bbbb:remote"))
 	if a.n() != 0 || b.n() != 1 {
 		t.Fatalf("check for b went to a=%d b=%d", a.n(), b.n())
 	}
-	m.route(r, src, binding(t, "aaaa:remote"), &msg)
-	m.route(r, src, binding(t, "zzzz:remote"), &msg) // unknown: the bound peer answers it
-	m.route(r, src, []byte{22, 0xfe, 0xfd, 0, 1}, &msg)
-	m.route(r, src, []byte{0x80, 96, 0, 1}, &msg)
+	m.route(r, src, binding(t, "aaaa:remote"))
+	m.route(r, src, binding(t, "zzzz:remote")) // unknown: the bound peer answers it
+	m.route(r, src, []byte{22, 0xfe, 0xfd, 0, 1})
+	m.route(r, src, []byte{0x80, 96, 0, 1})
 	if a.n() != 4 || b.n() != 1 {
 		t.Fatalf("a=%d b=%d", a.n(), b.n())
 	}
@@ -36,7 +33,6 @@ func TestSTUNRoutesByUsernameFromBoundAddress(t *testing.T) {
 // nothing: no state for sources that have not authenticated.
 func TestUnknownSTUNFloodAllocatesNothing(t *testing.T) {
 	m := New(newMemConn(), netip.MustParseAddrPort("0.0.0.0:1"), nil)
-	var msg stun.Message
 	r := &fakeRouter{addrs: map[netip.AddrPort]Endpoint{}, ufrag: map[string]Endpoint{"aaaa": &fakeEndpoint{}}}
 	reqs := make([][]byte, 64)
 	srcs := make([]netip.AddrPort, 64)
@@ -46,7 +42,7 @@ func TestUnknownSTUNFloodAllocatesNothing(t *testing.T) {
 	}
 	i := 0
 	allocs := testing.AllocsPerRun(1000, func() {
-		m.route(r, srcs[i%64], reqs[i%64], &msg)
+		m.route(r, srcs[i%64], reqs[i%64])
 		i++
 	})
 	if allocs != 0 {

@@ -21,6 +21,8 @@ import (
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/stun"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/demux"
 )
 
 // Sizes.
@@ -28,8 +30,8 @@ const (
 	// readBufSize is larger than any datagram we accept so that an oversized
 	// one is seen as such (and dropped) rather than silently truncated.
 	readBufSize = 2048
-	// MaxDatagram is the largest datagram routed to a peer.
-	MaxDatagram = 1500
+	// MaxDatagram is the largest datagram routed to a peer: the peer's bound.
+	MaxDatagram = peer.MaxDatagram
 	// SocketBuffer is the kernel buffer size asked for, to absorb bursts of
 	// video packets (a keyframe is dozens of packets at once) and the moments
 	// the reader waits for a core: 4 MiB holds about 1,800 full-size
@@ -57,17 +59,26 @@ type Router interface {
 // read loop and must not block or keep b.
 type Tap func(src netip.AddrPort, b []byte) bool
 
-// Buffer is one datagram, copied out of the read buffer.
+// Buffer is one datagram, copied out of the read buffer. A Binding request
+// also comes decoded (the read loop decodes it to find its peer by USERNAME),
+// so that the peer does not decode it again.
 type Buffer struct {
 	B   []byte
 	arr [MaxDatagram]byte
+
+	msg     stun.Message
+	binding bool // msg holds B, a Binding request
 }
+
+// Binding returns the decoded Binding request B holds, if it is one.
+func (b *Buffer) Binding() (*stun.Message, bool) { return &b.msg, b.binding }
 
 var bufPool = sync.Pool{New: func() any { return new(Buffer) }}
 
 func getBuffer(b []byte) *Buffer {
 	buf := bufPool.Get().(*Buffer)
 	buf.B = buf.arr[:copy(buf.arr[:], b)]
+	buf.binding = false
 	return buf
 }
 
@@ -96,7 +107,8 @@ type Mux struct {
 	addr netip.AddrPort
 	log  *slog.Logger
 
-	tap atomic.Pointer[Tap]
+	tap    atomic.Pointer[Tap]
+	routes *Table
 	// single turns batched reads off (benchmarks compare the two).
 	single bool
 
@@ -129,8 +141,12 @@ func New(conn PacketConn, addr netip.AddrPort, log *slog.Logger) *Mux {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Mux{conn: conn, addr: addr, log: log}
+	return &Mux{conn: conn, addr: addr, log: log, routes: NewTable()}
 }
+
+// Routes is the mux's routing table; the peers' loops keep it up to date and
+// Run is normally given it as the Router.
+func (m *Mux) Routes() *Table { return m.routes }
 
 // LocalAddr is the bound address (the wildcard address and the port).
 func (m *Mux) LocalAddr() netip.AddrPort { return m.addr }
@@ -172,7 +188,6 @@ func (m *Mux) Run(ctx context.Context, r Router) error {
 		}
 	}
 	buf := make([]byte, readBufSize)
-	var msg stun.Message
 	for {
 		n, src, err := m.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -187,7 +202,7 @@ func (m *Mux) Run(ctx context.Context, r Router) error {
 		// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; routing keys
 		// are the plain form.
 		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-		m.route(r, src, buf[:n], &msg)
+		m.route(r, src, buf[:n])
 	}
 }
 
@@ -198,7 +213,6 @@ type batchReader interface {
 }
 
 func (m *Mux) runBatch(ctx context.Context, r Router, br batchReader) error {
-	var msg stun.Message
 	for {
 		n, err := br.read()
 		if err != nil {
@@ -215,18 +229,18 @@ func (m *Mux) runBatch(ctx context.Context, r Router, br batchReader) error {
 				m.unrouted.Add(1)
 				continue
 			}
-			m.route(r, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), b, &msg)
+			m.route(r, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), b)
 		}
 	}
 }
 
-func (m *Mux) route(r Router, src netip.AddrPort, b []byte, msg *stun.Message) {
+func (m *Mux) route(r Router, src netip.AddrPort, b []byte) {
 	if len(b) > MaxDatagram {
 		m.oversized.Add(1)
 		return
 	}
-	kind := peer.Classify(b)
-	if kind == peer.KindUnknown {
+	kind := demux.Classify(b)
+	if kind == demux.KindUnknown {
 		m.unrouted.Add(1)
 		return
 	}
@@ -234,15 +248,23 @@ func (m *Mux) route(r Router, src netip.AddrPort, b []byte, msg *stun.Message) {
 	// address bound to another peer: a NAT may give a released mapping to a
 	// new client. That peer verifies MESSAGE-INTEGRITY and only then binds
 	// (takes over) src; a check that fails changes nothing.
-	if kind == peer.KindSTUN {
-		if ep, ok := byUsername(r, b, msg); ok {
-			m.deliver(ep, src, b)
+	var buf *Buffer
+	if kind == demux.KindSTUN {
+		buf = getBuffer(b)
+		if ep, ok := byUsername(r, buf); ok {
+			m.deliver(ep, src, buf)
 			return
 		}
 	}
 	if ep, ok := r.ByAddr(src); ok {
-		m.deliver(ep, src, b)
+		if buf == nil {
+			buf = getBuffer(b)
+		}
+		m.deliver(ep, src, buf)
 		return
+	}
+	if buf != nil {
+		buf.Release()
 	}
 	if t := m.tap.Load(); t != nil && (*t)(src, b) {
 		return
@@ -252,20 +274,21 @@ func (m *Mux) route(r Router, src netip.AddrPort, b []byte, msg *stun.Message) {
 	m.unrouted.Add(1)
 }
 
-// byUsername finds the peer a Binding request is for, without allocating.
-func byUsername(r Router, b []byte, msg *stun.Message) (Endpoint, bool) {
-	if err := msg.Decode(b); err != nil || msg.Type != stun.TypeBindingRequest {
+// byUsername decodes buf as a Binding request and finds the peer it is for,
+// without allocating.
+func byUsername(r Router, buf *Buffer) (Endpoint, bool) {
+	if err := buf.msg.Decode(buf.B); err != nil || buf.msg.Type != stun.TypeBindingRequest {
 		return nil, false
 	}
-	ufrag, ok := ice.LocalUfragBytes(msg)
+	buf.binding = true
+	ufrag, ok := ice.LocalUfragBytes(&buf.msg)
 	if !ok {
 		return nil, false
 	}
 	return r.ByUfrag(ufrag)
 }
 
-func (m *Mux) deliver(ep Endpoint, src netip.AddrPort, b []byte) {
-	buf := getBuffer(b)
+func (m *Mux) deliver(ep Endpoint, src netip.AddrPort, buf *Buffer) {
 	if !ep.Deliver(src, buf) {
 		buf.Release()
 		m.dropped.Add(1)

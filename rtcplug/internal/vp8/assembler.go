@@ -7,10 +7,8 @@ import (
 )
 
 const (
-	// DefaultMaxFrame bounds a frame when NewAssembler is given no limit:
-	// ample for a 1080p keyframe, small enough that a hostile sender cannot
-	// make a peer hold much memory.
-	DefaultMaxFrame = 4 << 20
+	// DefaultMaxFrame bounds a frame when NewAssembler is given no limit.
+	DefaultMaxFrame = rtp.MaxFrame
 
 	// initialFrameCap is the first allocation of the frame buffer; it grows
 	// by doubling up to the limit and is then reused.

@@ -1,44 +1,15 @@
 package vp8
 
 import (
-	"encoding/binary"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/testivf"
 )
 
-const ivfPath = "../../../testdata/vp8-640x480.ivf"
-
-// readIVF returns the frames of an IVF file: a 32-byte file header, then per
-// frame a 12-byte header (size u32le, pts u64le) and the frame.
-func readIVF(tb testing.TB) [][]byte {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.FromSlash(ivfPath))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(b) < 32 || string(b[:4]) != "DKIF" || string(b[8:12]) != "VP80" {
-		tb.Fatal("not a VP8 IVF file")
-	}
-	hdr := int(binary.LittleEndian.Uint16(b[6:]))
-	b = b[hdr:]
-	var frames [][]byte
-	for len(b) >= 12 {
-		n := int(binary.LittleEndian.Uint32(b))
-		b = b[12:]
-		if n > len(b) {
-			tb.Fatalf("frame %d truncated", len(frames))
-		}
-		frames = append(frames, b[:n:n])
-		b = b[n:]
-	}
-	if len(b) != 0 {
-		tb.Fatalf("%d trailing bytes", len(b))
-	}
-	return frames
-}
+// readIVF returns the frames of the VP8 test stream.
+func readIVF(tb testing.TB) [][]byte { return testivf.Must(tb, testivf.VP8) }
 
 // packet is one RTP packet of the test stream.
 type packet struct {

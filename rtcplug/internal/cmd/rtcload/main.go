@@ -36,6 +36,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/testivf"
 )
 
 type options struct {
@@ -248,7 +250,7 @@ func (s *server) stats() (serverStats, error) {
 }
 
 func drive(o options) error {
-	frames, err := readIVF(o.ivf)
+	frames, err := testivf.Read(o.ivf)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.ivf, err)
 	}

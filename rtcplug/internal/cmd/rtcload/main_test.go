@@ -19,16 +19,6 @@ func TestPct(t *testing.T) {
 	}
 }
 
-func TestReadIVF(t *testing.T) {
-	frames, err := readIVF("../../../../testdata/vp8-640x480.ivf")
-	if err != nil || len(frames) != 120 || frames[0][0]&1 != 0 {
-		t.Fatalf("%d frames, %v", len(frames), err)
-	}
-	if _, err := readIVF("../../../../testdata/opus-48k.ogg"); err == nil {
-		t.Fatal("an Ogg file read as IVF")
-	}
-}
-
 func TestProcReaders(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("no /proc")

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,31 +16,6 @@ import (
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 )
-
-// readIVF returns the frames of an IVF file (32-byte header, then a 12-byte
-// header before each frame) and whether each is a keyframe.
-func readIVF(path string) ([][]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) < 32 || string(b[:4]) != "DKIF" {
-		return nil, errors.New("not an IVF file")
-	}
-	var frames [][]byte
-	for off := int(binary.LittleEndian.Uint16(b[6:8])); off+12 <= len(b); {
-		n := int(binary.LittleEndian.Uint32(b[off:]))
-		if off+12+n > len(b) {
-			break
-		}
-		frames = append(frames, b[off+12:off+12+n])
-		off += 12 + n
-	}
-	if len(frames) == 0 {
-		return nil, errors.New("IVF file without frames")
-	}
-	return frames, nil
-}
 
 // sender is one WHIP client streaming the IVF frames in a loop at fps, with
 // no NACK responder and no RTCP interceptors: what is lost stays lost.

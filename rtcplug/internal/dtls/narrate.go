@@ -1,27 +1,13 @@
-package peer
+package dtls
+
+// Narration of the handshake for debug logs: what a datagram that went by
+// was, named from its first record (RFC 6347 §4.1) and handshake header
+// (§4.2.2) without touching any state.
 
 import (
 	"fmt"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/wire"
-)
-
-// DTLS framing used only to narrate the handshake at debug level: the record
-// header (RFC 6347 §4.1) and the handshake header (RFC 6347 §4.2.2). The dtls
-// package owns the protocol; this only names what went by.
-const (
-	recordHeaderLen    = 13
-	handshakeHeaderLen = 12
-
-	ctChangeCipherSpec = 20
-	ctAlert            = 21
-	ctHandshake        = 22
-
-	hsClientHello        = 1
-	hsServerHello        = 2
-	hsHelloVerifyRequest = 3
-	hsCertificate        = 11
-	hsClientKeyExchange  = 16
 )
 
 // firstHandshake returns the content type of the first record in b and, for
@@ -34,7 +20,7 @@ func firstHandshake(b []byte) (ct uint8, hs int) {
 	ct = r.U8()
 	r.Skip(2) // version
 	epoch := r.U16()
-	if ct != ctHandshake || epoch != 0 || len(b) < recordHeaderLen+handshakeHeaderLen {
+	if ct != contentHandshake || epoch != 0 || len(b) < recordHeaderLen+handshakeHeaderLen {
 		return ct, -1
 	}
 	return ct, int(b[recordHeaderLen])
@@ -43,7 +29,7 @@ func firstHandshake(b []byte) (ct uint8, hs int) {
 // describeIncoming names a client datagram of the handshake, "" for others.
 func describeIncoming(b []byte) string {
 	ct, hs := firstHandshake(b)
-	if ct != ctHandshake || hs != hsClientHello {
+	if ct != contentHandshake || hs != int(typeClientHello) {
 		return ""
 	}
 	h := wire.NewReader(b[recordHeaderLen:])
@@ -59,18 +45,18 @@ func describeIncoming(b []byte) string {
 func describeFlight(b []byte, datagrams int, retransmit bool) string {
 	what := fmt.Sprintf("%d DTLS datagram(s) sent", datagrams)
 	switch ct, hs := firstHandshake(b); {
-	case hs == hsHelloVerifyRequest:
+	case hs == int(typeHelloVerifyRequest):
 		what = "ClientHello reassembled; HelloVerifyRequest sent with a stateless cookie"
-	case hs == hsServerHello:
+	case hs == int(typeServerHello):
 		what = fmt.Sprintf("ClientHello with a valid cookie; flight 4 sent (ServerHello, Certificate, ServerKeyExchange, CertificateRequest, ServerHelloDone) in %d datagram(s)", datagrams)
-	case ct == ctChangeCipherSpec:
+	case ct == contentChangeCipherSpec:
 		what = "client flight 5 verified; flight 6 sent (ChangeCipherSpec, Finished)"
 	// As the DTLS client (the answer said a=setup:passive):
-	case hs == hsClientHello:
+	case hs == int(typeClientHello):
 		what = "ClientHello sent (we are the DTLS client)"
-	case hs == hsCertificate || hs == hsClientKeyExchange:
+	case hs == int(typeCertificate) || hs == int(typeClientKeyExchange):
 		what = fmt.Sprintf("server flight 4 verified, certificate matches the answer; flight 5 sent (Certificate, ClientKeyExchange, CertificateVerify, ChangeCipherSpec, Finished) in %d datagram(s)", datagrams)
-	case ct == ctAlert:
+	case ct == contentAlert:
 		what = "DTLS alert sent"
 	}
 	if retransmit {

@@ -1,4 +1,7 @@
-package peer
+// Package demux sorts the datagrams of the one UDP port by their first byte
+// (RFC 7983): STUN, DTLS, or SRTP/SRTCP. The read loop routes with it and the
+// peer dispatches with it; it imports nothing.
+package demux
 
 // Kind is the RFC 7983 class of a datagram.
 type Kind int
@@ -25,8 +28,7 @@ func (k Kind) String() string {
 
 // Classify demultiplexes by the first byte (RFC 7983 §7): 0–3 STUN,
 // 20–63 DTLS, 128–191 RTP/RTCP. ZRTP (16–19) and TURN channels (64–79) are
-// not used here and fall into KindUnknown. The socket's read loop and the
-// peer both sort datagrams with it.
+// not used here and fall into KindUnknown.
 func Classify(b []byte) Kind {
 	if len(b) == 0 {
 		return KindUnknown

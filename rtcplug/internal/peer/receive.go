@@ -38,10 +38,9 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		return
 	}
 	p.authenticated(now, src)
-	if err := h.Unmarshal(plain); err != nil {
-		p.stats.Dropped++
-		return
-	}
+	// SRTP leaves the header in the clear (RFC 3711 §3.1): h, parsed from
+	// b, describes plain as well; its slices point into b, which outlives
+	// this call.
 	p.selectVideo(h.PayloadType)
 	switch h.PayloadType {
 	case p.remote.VideoPT:
@@ -52,7 +51,7 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		if restart {
 			p.restartVideo(now, h.SSRC)
 		}
-		p.onVideo(now, ext, plain)
+		p.onVideo(now, ext, plain, &h)
 	case p.remote.AudioPT:
 		if p.remote.AudioPT == 0 {
 			p.stats.Dropped++
@@ -283,7 +282,8 @@ func (r *reorder) oldest() (uint64, bool) {
 	return m, ok
 }
 
-func (p *Peer) onVideo(now time.Time, ext uint64, pkt []byte) {
+// onVideo takes one plaintext video packet; h is its parsed header.
+func (p *Peer) onVideo(now time.Time, ext uint64, pkt []byte, h *rtp.Header) {
 	p.nackSeen(now, ext)
 	r := &p.reorder
 	if !r.started {
@@ -294,7 +294,7 @@ func (p *Peer) onVideo(now time.Time, ext uint64, pkt []byte) {
 	}
 	if !r.warm {
 		if p.startsFrame(pkt) && ext <= r.hi+1 && r.hi < ext+ReorderSlots {
-			p.startAt(now, ext, pkt) // no hold before a frame start (start.go)
+			p.startAt(now, ext, pkt, h) // no hold before a frame start (start.go)
 			return
 		}
 		if now.Before(r.warmUntil) && p.warmStore(now, ext, pkt) {
@@ -309,7 +309,7 @@ func (p *Peer) onVideo(now time.Time, ext uint64, pkt []byte) {
 	case ext < r.next:
 		p.stats.Dropped++ // late or duplicate
 	case ext == r.next:
-		p.deliver(now, pkt)
+		p.deliver(now, pkt, h)
 		r.next++
 		p.flushReorder(now)
 	case ext-r.next >= ReorderSlots:
@@ -320,7 +320,7 @@ func (p *Peer) onVideo(now time.Time, ext uint64, pkt []byte) {
 		p.stats.Lost += ext - r.next
 		p.gap(now)
 		r.next = ext + 1
-		p.deliver(now, pkt)
+		p.deliver(now, pkt, h)
 	default:
 		p.store(now, ext, pkt)
 		p.nackGap(now, ext)
@@ -362,7 +362,7 @@ func (p *Peer) flushReorder(now time.Time) {
 		s.used = false
 		r.count--
 		r.next++
-		p.deliver(now, s.buf[:s.n])
+		p.deliver(now, s.buf[:s.n], nil)
 	}
 }
 
@@ -393,18 +393,23 @@ func (p *Peer) reorderTimeout(now time.Time) {
 }
 
 // deliver hands one in-order plaintext video packet to the codec's assembler.
-func (p *Peer) deliver(now time.Time, pkt []byte) {
-	var h rtp.Header
-	if err := h.Unmarshal(pkt); err != nil {
-		return
+// h is pkt's parsed header, or nil for a packet that waited in the reorder
+// buffer (only its bytes are kept there).
+func (p *Peer) deliver(now time.Time, pkt []byte, h *rtp.Header) {
+	var local rtp.Header
+	if h == nil {
+		if err := local.Unmarshal(pkt); err != nil {
+			return
+		}
+		h = &local
 	}
-	payload, err := rtp.Payload(pkt, &h)
+	payload, err := rtp.Payload(pkt, h)
 	if err != nil {
 		p.stats.Dropped++
 		return
 	}
 	needed := p.asm.NeedKeyframe()
-	frame, key, err := p.asm.Push(&h, payload)
+	frame, key, err := p.asm.Push(h, payload)
 	if err != nil {
 		p.stats.Dropped++
 	}

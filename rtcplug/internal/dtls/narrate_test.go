@@ -1,4 +1,4 @@
-package peer
+package dtls
 
 import "testing"
 
@@ -6,8 +6,8 @@ func TestDescribeIncoming(t *testing.T) {
 	// An epoch-0 handshake record holding bytes 100-300 of a 500-byte
 	// ClientHello (RFC 6347 §4.1 record header, §4.2.2 handshake header).
 	b := []byte{
-		ctHandshake, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 12 + 200,
-		hsClientHello, 0, 0x01, 0xf4, 0, 0, 0, 0, 100, 0, 0, 200,
+		contentHandshake, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 12 + 200,
+		typeClientHello, 0, 0x01, 0xf4, 0, 0, 0, 0, 100, 0, 0, 200,
 	}
 	if got, want := describeIncoming(b), "ClientHello fragment received: bytes 100-300 of 500"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
