@@ -62,9 +62,8 @@ type Plugin struct {
 	statesDone    chan struct{}
 	droppedStates atomic.Uint64
 
-	refusalLines refusalLines // rate limit of the refusal log lines (refusals.go)
-	refusals     refusalLog   // rate-limited Info lines for limit refusals
-	wsBySource   sourceCounts // open signaling sockets per source
+	refusals   refusalLog   // rate-limited Info lines for limit refusals
+	wsBySource sourceCounts // open signaling sockets per source
 }
 
 // maxQueuedStates bounds the OnPeerState calls waiting for a slow callback;

@@ -3,48 +3,29 @@ package rtcplug
 import (
 	"bytes"
 	"net/http"
-	"sync"
 	"time"
 )
 
 // Refusals (a /ws Error, a WHIP 4xx/5xx) are logged at Info with their
 // reason, so an operator can see why a sender could not join. A client
-// that retries in a loop must not flood the log: at most refusalBurst lines
-// per refusalWindow, then one line saying how many were left out.
-const (
-	refusalWindow = 10 * time.Second
-	refusalBurst  = 20
-	// maxReasonLen bounds the reason text copied from a response body.
-	maxReasonLen = 256
-)
+// that retries in a loop must not flood the log: the lines share the rate
+// limit of the limit refusals (limitlog.go), one line per route per
+// refusalLogInterval, the next saying how many were left out.
 
-// refusalLines is the rate limit's state.
-type refusalLines struct {
-	mu      sync.Mutex
-	start   time.Time
-	n       int
-	skipped int
-}
+// maxReasonLen bounds the reason text copied from a response body.
+const maxReasonLen = 256
 
 // logRefusal logs one refusal at Info, within the rate limit.
 func (p *Plugin) logRefusal(where, reason string, attrs ...any) {
-	l := &p.refusalLines
-	now := time.Now()
-	l.mu.Lock()
-	if now.Sub(l.start) >= refusalWindow {
-		if l.skipped > 0 {
-			p.log.Info("refusals not logged (rate limit)", "count", l.skipped, "window", refusalWindow)
-		}
-		l.start, l.n, l.skipped = now, 0, 0
-	}
-	if l.n >= refusalBurst {
-		l.skipped++
-		l.mu.Unlock()
+	n, ok := p.refusals.allow(where, time.Now())
+	if !ok {
 		return
 	}
-	l.n++
-	l.mu.Unlock()
-	p.log.Info(where+" refused", append([]any{"reason", reason}, attrs...)...)
+	args := append([]any{"reason", reason}, attrs...)
+	if n > 0 {
+		args = append(args, refusalSuppressedAttr, n)
+	}
+	p.log.Info(where+" refused", args...)
 }
 
 // logRefusals wraps a handler so that every response of status 400 or
