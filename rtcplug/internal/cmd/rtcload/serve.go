@@ -86,6 +86,8 @@ func serve(mode string, maxPeers int, snapshots bool, dir string, ready func(bas
 			rtcplug.WithMaxConferences(maxPeers + 8),
 			rtcplug.WithMaxPeers(maxPeers+8, 4),
 			rtcplug.WithMaxPending(maxPeers + 8),
+			// Every sender of the tool comes from 127.0.0.1: one source.
+			rtcplug.WithMaxPendingPerSource(maxPeers + 8),
 			rtcplug.WithAudio(false),
 		}
 		if snapshots {
