@@ -74,6 +74,23 @@ func (p *Plugin) identityOf(conf, id string) string {
 // reason set before stays.
 func (h *peerHandle) setReason(err error) { h.reason.CompareAndSwap(nil, &err) }
 
+// badAnswer notes a refused answer as the reason the peer may end, unless
+// an answer was already applied (a duplicate or late bad answer does not
+// make a healthy peer's end a bad answer).
+func (h *peerHandle) badAnswer() {
+	if !h.answered.Load() {
+		h.setReason(ErrBadAnswer)
+	}
+}
+
+// answerApplied clears an earlier bad answer's reason once a good one is in.
+func (h *peerHandle) answerApplied() {
+	h.answered.Store(true)
+	if r := h.reason.Load(); r != nil && *r == ErrBadAnswer {
+		h.reason.CompareAndSwap(r, nil)
+	}
+}
+
 // end closes the peer for reason: its PeerState closed carries it.
 func (h *peerHandle) end(reason error) {
 	h.reason.Store(&reason)

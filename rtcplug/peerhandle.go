@@ -120,12 +120,18 @@ func (p *Plugin) newPeer(conf, identity, source string, notify func(string, peer
 	if err := p.clusterAdmit(m, identity, whip, now); err != nil {
 		h.loop.Unregister()
 		p.reg.Leave(m)
+		close(h.left) // a Kick that found it meanwhile need not wait
 		return nil, err
 	}
 	if p.cfg.recordDir != "" {
-		if h.rec, err = newRecorder(p.cfg, m.Conference, m.ID, h.log); err != nil {
+		rec, err := newRecorder(p.cfg, m.Conference, m.ID, h.log)
+		if err != nil {
 			h.log.Warn("recording disabled for this peer", "err", err)
 		}
+		// The peer is already in the registry, where Stats reads rec.
+		p.mu.Lock()
+		h.rec = rec
+		p.mu.Unlock()
 	}
 	if !p.trackIn(&p.peers) {
 		h.loop.Unregister()

@@ -70,10 +70,12 @@ type hostPeer struct {
 
 	// reason is why the plugin ended the peer (ErrKicked, ErrBadOffer) or
 	// what went wrong before it failed (ErrBadAnswer); see stateErr.
-	reason  atomic.Pointer[error]
-	dropped atomic.Uint64 // OnFrame/OnAudio calls dropped
-	frames  *queue[Frame]
-	audio   *queue[AudioPacket]
+	reason atomic.Pointer[error]
+	// answered: an answer was applied; a later bad one is no reason to end.
+	answered atomic.Bool
+	dropped  atomic.Uint64 // OnFrame/OnAudio calls dropped
+	frames   *queue[Frame]
+	audio    *queue[AudioPacket]
 }
 
 func (h *hostPeer) setState(st peer.State, now time.Time) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net/http"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 )
 
 // Refusals (a /ws Error, a WHIP 4xx/5xx) are logged at Info with their
@@ -37,10 +39,23 @@ func (p *Plugin) logRefusals(where string) func(http.Handler) http.Handler {
 			next.ServeHTTP(rec, r)
 			if rec.status >= 400 {
 				p.logRefusal(where, string(bytes.TrimSpace(rec.body)), "status", rec.status,
-					"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+					"method", r.Method, "route", routeOf(r), "conference", chi.URLParam(r, "conference"),
+					"remote", r.RemoteAddr)
 			}
 		})
 	}
+}
+
+// routeOf is the route pattern a request matched (e.g.
+// "/{conference}/{secret}"), never its path: a WHIP session URL carries the
+// session's secret, which must not reach the logs.
+func routeOf(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if pat := rc.RoutePattern(); pat != "" {
+			return pat
+		}
+	}
+	return "(no route)"
 }
 
 // statusRecorder keeps the status and the start of an error body.

@@ -304,13 +304,13 @@ func (s *wsConn) answer(text string) {
 	}
 	sess, err := sdp.Parse(text)
 	if err != nil {
-		s.peer.setReason(ErrBadAnswer)
+		s.peer.badAnswer()
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
 	remote, err := sess.RemoteAnswer(s.p.cfg.codecs())
 	if err != nil {
-		s.peer.setReason(ErrBadAnswer)
+		s.peer.badAnswer()
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
@@ -321,10 +321,11 @@ func (s *wsConn) answer(text string) {
 		return
 	}
 	if err != nil {
-		s.peer.setReason(ErrBadAnswer)
+		s.peer.badAnswer()
 		s.sendError(signal.Errorf(signal.CodeBadAnswer, "%v", err))
 		return
 	}
+	s.peer.answerApplied()
 	s.watchAnswered(s.peer)
 	s.peer.log.Debug("answer accepted", "video", remote.VideoCodec, "videoPT", remote.VideoPT, "audioPT", remote.AudioPT)
 }

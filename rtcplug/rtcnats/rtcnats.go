@@ -562,8 +562,20 @@ func (c *Cluster) refresh() {
 // one silent.
 func (c *Cluster) watch() {
 	for {
-		w, err := c.kv.WatchAll(c.ctx)
+		// Detach stops the node before it cancels c.ctx, so the watcher's
+		// start (a request that a lost connection may never answer) ends
+		// with stop too.
+		wctx, wcancel := context.WithCancel(c.ctx)
+		go func() {
+			select {
+			case <-c.stop:
+				wcancel()
+			case <-wctx.Done():
+			}
+		}()
+		w, err := c.kv.WatchAll(wctx)
 		if err != nil {
+			wcancel()
 			c.log.Debug("rtcnats: watch failed; trying again", "err", err)
 			select {
 			case <-c.stop:
@@ -578,6 +590,7 @@ func (c *Cluster) watch() {
 		c.mu.Unlock()
 		again := c.follow(w, reconnects)
 		_ = w.Stop()
+		wcancel()
 		if !again {
 			return
 		}

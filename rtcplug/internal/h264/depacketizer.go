@@ -194,6 +194,11 @@ func (d *Depacketizer) Push(h *rtp.Header, payload []byte) (frame []byte, key bo
 			// per packet; a sender that omits the marker is already broken).
 			if !h.Marker {
 				frame, key = d.complete()
+				if len(frame) > 0 && len(d.buf) > 0 && &frame[0] == &d.buf[0] {
+					// The frame is buf itself, which this packet's access unit
+					// reuses at once: hand it out of the other buffer.
+					d.buf, d.out = d.out, d.buf
+				}
 			} else {
 				d.lose()
 			}

@@ -269,6 +269,13 @@ func TestMissingMarker(t *testing.T) {
 	if len(got) != 2 || !got[0].key || got[1].key {
 		t.Fatalf("%d frames: %+v", len(got), d.Stats())
 	}
+	// The frame returned when the next one begins is whole, not overwritten
+	// by the packet that began the next one.
+	for i, want := range [][][]byte{{spsA, ppsA, idr}, {inter}} {
+		if nals := nalsOf(got[i].frame); len(nals) != len(want) || !bytes.Equal(nals[0], want[0]) {
+			t.Fatalf("frame %d: %d NAL units, first %x", i, len(nals), nals[0][:min(len(nals[0]), 8)])
+		}
+	}
 }
 
 // After a gap, a packet that does not open an access unit (here the second

@@ -193,6 +193,17 @@ func (d *Decoder) resolvePPS(p *pps) error {
 // in au (Annex B) or, failing that, among params (NAL units without start
 // codes). It parses only the SPS.
 func PeekSize(au []byte, params ...[]byte) (w, h int, err error) {
+	return peekSize(false, au, params)
+}
+
+// PeekCodedSize is PeekSize before cropping: the size in whole macroblocks
+// that a decode of the picture works through (§7.4.2.1.1: frame cropping can
+// make a picture of 4096x2304 coded samples claim 2x2).
+func PeekCodedSize(au []byte, params ...[]byte) (w, h int, err error) {
+	return peekSize(true, au, params)
+}
+
+func peekSize(coded bool, au []byte, params [][]byte) (w, h int, err error) {
 	var buf [64]byte
 	try := func(nal []byte) (bool, error) {
 		if len(nal) < 2 || nal[0]&0x1f != 7 {
@@ -203,6 +214,9 @@ func PeekSize(au []byte, params ...[]byte) (w, h int, err error) {
 			return true, err
 		}
 		w, h = s.width(), s.height()
+		if coded {
+			w, h = s.widthMbs*16, s.heightMbs*16
+		}
 		return true, nil
 	}
 	for i := 0; ; {

@@ -48,8 +48,18 @@ func CheckH264Keyframe(frame []byte) (w, h int, err error) {
 	if w <= 0 || h <= 0 || w*h > MaxPixels {
 		return w, h, fmt.Errorf("%w: %dx%d", ErrTooLarge, w, h)
 	}
-	if n := MinH264KeyframeBytes(w, h); len(frame) < n {
-		return w, h, fmt.Errorf("%w: %d bytes for %dx%d (at least %d)", ErrTooSmall, len(frame), w, h, n)
+	// The byte budget goes by the coded size: cropping may make a picture
+	// of the largest coded size claim a tiny one, and the decoder works
+	// through every coded macroblock.
+	cw, ch, err := h264dec.PeekCodedSize(frame)
+	if err != nil {
+		return 0, 0, err
+	}
+	if cw*ch > MaxPixels+16*16*(cw/16+ch/16) {
+		return w, h, fmt.Errorf("%w: %dx%d coded", ErrTooLarge, cw, ch)
+	}
+	if n := MinH264KeyframeBytes(cw, ch); len(frame) < n {
+		return w, h, fmt.Errorf("%w: %d bytes for %dx%d coded (at least %d)", ErrTooSmall, len(frame), cw, ch, n)
 	}
 	return w, h, nil
 }

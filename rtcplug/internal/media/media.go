@@ -214,31 +214,41 @@ func (p *Pool) Submit(j Job) bool {
 	if now.IsZero() {
 		now = p.now()
 	}
-	if j.Limit != nil && !j.Limit.allow(now, p.cfg.Rate, p.cfg.RatePer) {
-		p.rateLimited.Add(1)
+	var before Limiter
+	if j.Limit != nil {
+		before = *j.Limit
+		if !j.Limit.allow(now, p.cfg.Rate, p.cfg.RatePer) {
+			p.rateLimited.Add(1)
+			return false
+		}
+	}
+	// A keyframe shed below is not charged to the peer's rate: its next one
+	// may take the place. (The Limiter belongs to the caller's goroutine.)
+	shed := func() bool {
+		if j.Limit != nil {
+			*j.Limit = before
+		}
+		p.dropped.Add(1)
 		return false
 	}
 	// First keyframes too: exempting them let a burst of peers connecting
 	// at once take the core from the socket reader. A peer whose first
 	// keyframe is shed gets its first image with the sender's next one.
 	if p.budget > 0 && p.overBudget() {
-		p.dropped.Add(1)
-		return false
+		return shed()
 	}
 	k := peerKey{j.Conference, j.Peer}
 	p.busyMu.Lock()
 	defer p.busyMu.Unlock()
 	if p.busy[k] >= MaxPerPeer {
-		p.dropped.Add(1)
-		return false
+		return shed()
 	}
 	select {
 	case p.jobs <- j:
 		p.busy[k]++
 		return true
 	default:
-		p.dropped.Add(1)
-		return false
+		return shed()
 	}
 }
 

@@ -148,7 +148,7 @@ type recvStats struct {
 	expPrior    uint64
 	recvPrior   uint64
 	jitter      float64
-	transit     int64
+	transit     uint32 // arrival − RTP timestamp, mod 2^32 (RFC 3550 §A.8)
 	haveTransit bool
 	lsr         uint32
 	lsrAt       time.Time
@@ -176,10 +176,12 @@ func (s *recvStats) update(now, epoch time.Time, h *rtp.Header, clock int) (ext 
 	ext = s.un.Unwrap(h.SequenceNumber)
 	s.received++
 	// Interarrival jitter, RFC 3550 §A.8, in timestamp units.
-	arrival := int64(now.Sub(epoch).Seconds() * float64(clock))
-	transit := arrival - int64(h.Timestamp)
+	// Modulo 2^32 like the RTP timestamp: the difference of two transits is
+	// read as a signed 32-bit value, so a timestamp wrap is no jump.
+	arrival := uint32(int64(now.Sub(epoch).Seconds() * float64(clock)))
+	transit := arrival - h.Timestamp
 	if s.haveTransit {
-		d := transit - s.transit
+		d := int64(int32(transit - s.transit))
 		if d < 0 {
 			d = -d
 		}

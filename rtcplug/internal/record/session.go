@@ -50,6 +50,7 @@ type session struct {
 	files []string // files written (closed)
 
 	cur     container
+	curFile *os.File // cur's file, closed directly if cur panics while closing
 	curPath string
 	base    time.Time // timeline time of the file's first keyframe
 	failed  bool
@@ -255,22 +256,34 @@ func (s *session) open(it item) error {
 	if err != nil {
 		return err
 	}
-	var c container
-	switch cfg := cfg.(type) {
-	case [2]int:
-		c, err = newWebM(f, cfg[0], cfg[1], audio)
-	case *avcConfig:
-		c, err = newMP4(f, cfg, audio)
-	}
+	c, err := newContainer(f, cfg, audio)
 	if err != nil {
 		_ = f.Close()
 		return err
 	}
-	s.cur, s.curPath, s.base = c, path, it.at
+	s.cur, s.curFile, s.curPath, s.base = c, f, path, it.at
 	s.gop = 0
 	s.video, s.audio = track{}, track{}
 	s.log.Info("recording started", "path", path)
 	return nil
+}
+
+// newContainer starts a WebM (cfg: width and height) or MP4 (cfg: the
+// H.264 configuration) file on f; a panic in the container library is an
+// error here (the caller closes f).
+func newContainer(f *os.File, cfg any, audio bool) (c container, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("record: starting the file: %v", r)
+		}
+	}()
+	switch cfg := cfg.(type) {
+	case [2]int:
+		return newWebM(f, cfg[0], cfg[1], audio)
+	case *avcConfig:
+		return newMP4(f, cfg, audio)
+	}
+	return nil, errNoConfig
 }
 
 // create makes the next numbered file: recording.ext, recording-2.ext, ...
@@ -296,12 +309,25 @@ func (s *session) closeFile() {
 	if s.cur == nil {
 		return
 	}
-	err := s.cur.close()
-	s.cur = nil
+	c, f := s.cur, s.curFile
+	s.cur, s.curFile = nil, nil
+	err := closeContainer(c, f)
 	if err != nil {
 		s.log.Warn("recording not closed cleanly", "path", s.curPath, "err", err)
 	}
 	s.files = append(s.files, s.curPath)
+}
+
+// closeContainer closes c; should its library panic while flushing (this
+// runs inside safely's recovery too), the file itself is closed instead.
+func closeContainer(c container, f *os.File) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			_ = f.Close()
+			err = fmt.Errorf("record: closing: %v", r)
+		}
+	}()
+	return c.close()
 }
 
 // close writes what waits and closes the file.
