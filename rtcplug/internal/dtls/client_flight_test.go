@@ -271,3 +271,50 @@ func TestClientHelloVerifyAgain(t *testing.T) {
 		t.Fatalf("state %d after %d HelloVerifyRequests", c.state, maxHelloVerifies+1)
 	}
 }
+
+// TestClientForgedPlaintextAtFinished: while the client waits for flight 4
+// it cannot know where the server's Finished will be, so a spoofed
+// plaintext fragment of another type at that message_seq is buffered. Once
+// flight 4 is in, that slot is protected-only: the forged fragment (a part
+// of a message, or a whole empty one) neither blocks the real Finished nor
+// fails the handshake, and no retransmission timer is needed.
+func TestClientForgedPlaintextAtFinished(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	// Where the Finished will be: the same exchange, once without forgery.
+	c0, s0 := ourPair(t, now, nil)
+	feedAll(now, c0, toFlight4(t, now, c0, s0))
+	if c0.state != awaitFlight6 {
+		t.Fatal("reference client did not reach flight 6")
+	}
+	finSeq := c0.finishedSeq
+	forgeries := map[string][]byte{
+		"partial certificate": func() []byte {
+			h := appendTranscript(nil, typeCertificate, finSeq, make([]byte, 100))
+			// Claim 100 bytes, carry 10: fragment_length is at offset 9.
+			h[9], h[10], h[11] = 0, 0, 10
+			return h[:handshakeHeaderLen+10]
+		}(),
+		"empty server hello done": handshakeMsg(typeServerHelloDone, finSeq, nil),
+		"empty finished":          handshakeMsg(typeFinished, finSeq, nil),
+	}
+	for name, msg := range forgeries {
+		c, s := ourPair(t, now, nil)
+		f4 := toFlight4(t, now, c, s)
+		forged := append(appendRecordHeader(nil, contentHandshake, 0, 40, len(msg)), msg...)
+		if err := c.handleDatagram(now, forged); err != nil {
+			t.Fatalf("%s: forged fragment: %v", name, err)
+		}
+		feedAll(now, c, f4)
+		if c.state != awaitFlight6 {
+			t.Fatalf("%s: state %d after flight 4", name, c.state)
+		}
+		// No timer fires: everything happens at the same instant.
+		evC, evS := exchange(t, now, c, s)
+		if !hasEvent(evC, HandshakeComplete) || !hasEvent(evS, HandshakeComplete) {
+			t.Fatalf("%s: not complete without a retransmission: client %v server %v", name, evC, evS)
+		}
+		if c.resends != 0 || c.reasm.buffered != 0 {
+			t.Fatalf("%s: resends %d, %d bytes left buffered", name, c.resends, c.reasm.buffered)
+		}
+	}
+}

@@ -216,6 +216,10 @@ func (cl *Client) sendFlight5(now time.Time, doneSeq uint16) error {
 	cl.finishedSeq = doneSeq + 1
 	cl.expect = typeFinished
 	cl.state = awaitFlight6
+	// While flight 4 came in, the Finished's place was not known yet (the
+	// CertificateRequest is optional): a plaintext fragment held there is
+	// forged and would stall or fail the handshake.
+	cl.reasm.dropPlaintextFrom(cl.finishedSeq)
 	cl.startFlight(now, true)
 	return nil
 }

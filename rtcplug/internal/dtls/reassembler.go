@@ -84,6 +84,13 @@ func (r *reassembler) add(h *handshakeHeader, epoch uint16) addResult {
 		return addDropped
 	}
 	p := &r.slots[i]
+	if p.used() && epoch > p.epoch {
+		// A protected fragment outranks a plaintext partial at its place:
+		// only the protected one is authenticated, the other may be forged
+		// (RFC 6347 §4.1.2.1 epochs; RFC 5246 §7.4.9 Finished).
+		r.buffered -= int(p.length)
+		p.reset()
+	}
 	if !p.used() {
 		if r.buffered+int(h.length) > maxBufferedBytes {
 			return addDropped
@@ -107,6 +114,19 @@ func (r *reassembler) pop() {
 	copy(r.slots[:], r.slots[1:])
 	r.slots[len(r.slots)-1].reset()
 	r.next++
+}
+
+// dropPlaintextFrom discards the epoch-0 partials at message_seq seq and
+// after: once the peer's next message is known to come protected, a
+// plaintext one there is forged and must neither block nor be handed out.
+func (r *reassembler) dropPlaintextFrom(seq uint16) {
+	for i := range r.slots {
+		p := &r.slots[i]
+		if p.used() && p.epoch == 0 && r.next+uint16(i) >= seq {
+			r.buffered -= int(p.length)
+			p.reset()
+		}
+	}
 }
 
 // reset empties the buffer and expects message_seq next.
