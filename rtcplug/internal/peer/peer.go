@@ -163,6 +163,7 @@ type Stats struct {
 	Lost                       uint64 // video packets skipped by the reorder buffer
 	PLIs, NACKs, Reports       uint64
 	FIRs                       uint64 // of the PLIs, those sent as FIR (a FIR-only sender)
+	Probation                  uint64 // media packets of a new SSRC not (yet) followed (RFC 3550 §A.1)
 
 	// Not counters: the state when Stats was taken (see snapshot.go).
 	Jitter      time.Duration // video interarrival jitter (RFC 3550 §6.4.1)
@@ -213,6 +214,10 @@ type Peer struct {
 	firSeq        uint8     // FIR command sequence number (RFC 5104 §4.3.1.2)
 	tl            timeline  // audio/video clock and audio reorder (Config.Record)
 	nk            nackState // missing video packets being NACKed (nack.go)
+
+	probe         []byte    // the video packet a new SSRC's probation began with (probation.go)
+	restartLogAt  time.Time // the last "restarted" log line
+	restartsQuiet int       // restarts since then, not logged
 
 	gotKeyframe bool
 	pliDue      time.Time

@@ -47,9 +47,17 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.VideoPackets++
 		p.stats.VideoBytes += uint64(len(plain))
 		p.info.rate.add(now, p.created, len(plain))
-		ext, restart := p.video.update(now, p.created, &h, videoClock)
-		if restart {
+		ext, v := p.video.update(now, p.created, &h, videoClock)
+		switch v {
+		case seqProbation:
+			// Kept aside: if the next packet confirms the new source,
+			// this one (its predecessor) is its first and not lost.
+			p.stats.Probation++
+			p.probe = append(p.probe[:0], plain...)
+			return
+		case seqRestart:
 			p.restartVideo(now, h.SSRC)
+			p.replayProbe(now, ext)
 		}
 		p.onVideo(now, ext, plain, &h)
 	case p.remote.AudioPT:
@@ -60,7 +68,12 @@ func (p *Peer) handleSRTP(now time.Time, src netip.AddrPort, b []byte) {
 		p.stats.AudioPackets++
 		p.stats.AudioBytes += uint64(len(plain))
 		p.info.rate.add(now, p.created, len(plain))
-		ext, restart := p.audio.update(now, p.created, &h, audioClock)
+		ext, v := p.audio.update(now, p.created, &h, audioClock)
+		if v == seqProbation {
+			p.stats.Probation++
+			return
+		}
+		restart := v == seqRestart
 		if p.cfg.Record {
 			if payload, err := rtp.Payload(plain, &h); err == nil && len(payload) > 0 {
 				p.onAudio(now, ext, restart, h.SSRC, h.Timestamp, payload)
@@ -129,7 +142,7 @@ func (p *Peer) restartVideo(now time.Time, ssrc uint32) {
 	for r.count > 0 {
 		p.skipToOldest(now)
 	}
-	p.logf("video source %#08x restarted its sequence", ssrc)
+	p.logRestart(now, ssrc)
 	*r = reorder{}
 	p.nk = nackState{rtt: p.nk.rtt} // the old sequence's gaps are moot
 }
@@ -152,26 +165,64 @@ type recvStats struct {
 	haveTransit bool
 	lsr         uint32
 	lsrAt       time.Time
+
+	// A new SSRC on probation: its last sequence number and how many
+	// packets in a row it sent (RFC 3550 §A.1).
+	probeSSRC uint32
+	probeSeq  uint16
+	probeN    int
 }
 
-// update counts a packet and returns its extended sequence number; restart
-// is set when the packet starts a new sequence: a new SSRC, or a jump of
-// maxDropout or more (RFC 3550 §A.1; the statistics start over, a sender
-// report's LSR of the same SSRC is kept).
-func (s *recvStats) update(now, epoch time.Time, h *rtp.Header, clock int) (ext uint64, restart bool) {
-	if !s.active || s.ssrc != h.SSRC {
+// seqVerdict says what update made of a packet.
+type seqVerdict uint8
+
+const (
+	seqInOrder   seqVerdict = iota // the current sequence (in order or not)
+	seqRestart                     // a new sequence starts with this packet
+	seqProbation                   // a new SSRC not confirmed yet: drop it
+)
+
+// minSequential is how many packets in a row with consecutive sequence
+// numbers a new SSRC must send before it replaces the current one (RFC 3550
+// §A.1, MIN_SEQUENTIAL). Two sources interleaving on one payload type then
+// leave the established one alone instead of restarting on every packet.
+const minSequential = 2
+
+// update counts a packet and returns its extended sequence number and
+// whether it starts a new sequence: a new SSRC once it passed probation,
+// or a jump of maxDropout or more (RFC 3550 §A.1; the statistics start
+// over, a sender report's LSR of the same SSRC is kept). With seqRestart
+// after probation, ext−1 is the packet the probation started with.
+func (s *recvStats) update(now, epoch time.Time, h *rtp.Header, clock int) (ext uint64, v seqVerdict) {
+	if !s.active {
 		*s = recvStats{active: true, ssrc: h.SSRC}
 		s.base = s.un.Unwrap(h.SequenceNumber)
 		s.received = 1
-		return s.base, true
+		return s.base, seqRestart
 	}
+	if s.ssrc != h.SSRC {
+		if s.probeN > 0 && h.SSRC == s.probeSSRC && h.SequenceNumber == s.probeSeq+1 {
+			s.probeN++
+		} else {
+			s.probeSSRC, s.probeN = h.SSRC, 1
+		}
+		s.probeSeq = h.SequenceNumber
+		if s.probeN < minSequential {
+			return 0, seqProbation
+		}
+		*s = recvStats{active: true, ssrc: h.SSRC}
+		s.base = s.un.Unwrap(h.SequenceNumber - (minSequential - 1))
+		s.received = minSequential
+		return s.un.Unwrap(h.SequenceNumber), seqRestart
+	}
+	s.probeN = 0 // the current source spoke: a probation must start over
 	if highest, _ := s.un.Highest(); h.SequenceNumber-uint16(highest) >= maxDropout &&
 		h.SequenceNumber-uint16(highest) < 1<<15 {
 		lsr, lsrAt := s.lsr, s.lsrAt
 		*s = recvStats{active: true, ssrc: h.SSRC, lsr: lsr, lsrAt: lsrAt}
 		s.base = s.un.Unwrap(h.SequenceNumber)
 		s.received = 1
-		return s.base, true
+		return s.base, seqRestart
 	}
 	ext = s.un.Unwrap(h.SequenceNumber)
 	s.received++
@@ -188,7 +239,7 @@ func (s *recvStats) update(now, epoch time.Time, h *rtp.Header, clock int) (ext 
 		s.jitter += (float64(d) - s.jitter) / 16
 	}
 	s.transit, s.haveTransit = transit, true
-	return ext, false
+	return ext, seqInOrder
 }
 
 // report builds the reception report block (RFC 3550 §6.4.1, §A.3). commit
