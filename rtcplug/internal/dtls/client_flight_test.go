@@ -318,3 +318,24 @@ func TestClientForgedPlaintextAtFinished(t *testing.T) {
 		}
 	}
 }
+
+// TestReassemblerProtectedReplacesPlaintext: a protected fragment takes the
+// place of a plaintext partial at its message_seq; a plaintext fragment
+// never displaces a protected one.
+func TestReassemblerProtectedReplacesPlaintext(t *testing.T) {
+	var r reassembler
+	r.reset(3)
+	forged := handshakeHeader{typ: typeCertificate, seq: 3, length: 100, fragLen: 10, fragment: make([]byte, 10)}
+	if r.add(&forged, 0) != addNew || r.buffered != 100 {
+		t.Fatal("plaintext partial not held")
+	}
+	real := handshakeHeader{typ: typeFinished, seq: 3, length: verifyDataLen, fragLen: verifyDataLen, fragment: make([]byte, verifyDataLen)}
+	r.add(&real, 1)
+	if p, ok := r.peek(); !ok || p.typ != typeFinished || p.epoch != 1 || r.buffered != verifyDataLen {
+		t.Fatalf("protected message not complete in its place: %+v, %d bytes buffered", p, r.buffered)
+	}
+	r.add(&forged, 0)
+	if p, ok := r.peek(); !ok || p.typ != typeFinished {
+		t.Fatal("plaintext fragment displaced the protected message")
+	}
+}
