@@ -32,7 +32,8 @@ type Stats struct {
 	// Media bytes received (after SRTP), video and audio.
 	VideoBytes, AudioBytes uint64
 	// InvalidPackets: datagrams a peer dropped as unauthenticated,
-	// undecryptable, malformed, late or duplicate.
+	// undecryptable, malformed, late or duplicate, or as media of a new
+	// SSRC not yet confirmed (RFC 3550 §A.1 probation).
 	InvalidPackets uint64
 	// Calls dropped because a callback fell behind (OnPeerState, OnFrame,
 	// OnAudio), and frames or audio packets the recorder dropped because the
@@ -84,8 +85,9 @@ func addStats(dst *peer.Stats, s peer.Stats) {
 	dst.AudioBytes += s.AudioBytes
 	dst.Frames += s.Frames
 	dst.Keyframes += s.Keyframes
-	dst.Dropped += s.Dropped
+	dst.Dropped += s.Dropped + s.Probation // InvalidPackets counts both
 	dst.Lost += s.Lost
+	dst.FIRs += s.FIRs
 	dst.PLIs += s.PLIs
 	dst.NACKs += s.NACKs
 	dst.Reports += s.Reports
