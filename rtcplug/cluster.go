@@ -35,7 +35,9 @@ type Cluster interface {
 	// Admit reserves a place for a new peer of this node; a refusal because
 	// of a limit wraps ErrFull. Any error refuses the join.
 	Admit(ctx context.Context, m ClusterMember) error
-	// Leave says that an admitted peer has left. It must not block.
+	// Leave says that an admitted peer has left. It must not block. It
+	// comes after Publish was called with the peer's last state event
+	// (unless that event was dropped: the cluster may report it then).
 	Leave(conference, peer string)
 	// Publish sends one event. The plugin calls it from one goroutine, in
 	// order; an error counts the event as dropped.

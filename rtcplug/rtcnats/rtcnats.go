@@ -418,7 +418,8 @@ func (c *Cluster) Admit(ctx context.Context, m rtcplug.ClusterMember) error {
 	return nil
 }
 
-// Leave implements rtcplug.Cluster: the entries go (from the writer).
+// Leave implements rtcplug.Cluster: the entries go (from the writer), and
+// the peer's closed event if the plugin did not publish it.
 func (c *Cluster) Leave(conf, peer string) {
 	k := memberKey(conf, peer)
 	c.mu.Lock()
