@@ -35,7 +35,9 @@ type Cluster interface {
 	// Admit reserves a place for a new peer of this node; a refusal because
 	// of a limit wraps ErrFull. Any error refuses the join.
 	Admit(ctx context.Context, m ClusterMember) error
-	// Leave says that an admitted peer has left. It must not block.
+	// Leave says that an admitted peer has left. It must not block. It
+	// comes after Publish was called with the peer's last state event
+	// (unless that event was dropped: the cluster may report it then).
 	Leave(conference, peer string)
 	// Publish sends one event. The plugin calls it from one goroutine, in
 	// order; an error counts the event as dropped.
@@ -142,6 +144,10 @@ type clusterOptions struct {
 const (
 	clusterQueueItems = 1024
 	clusterQueueBytes = 32 << 20
+	// clusterStateItems bounds the queue of state events and leaves, which
+	// go before any frame or keyframe: a peer's closed event must not be
+	// lost behind video ("exactly one closed per peer").
+	clusterStateItems = 1024
 	// clusterWait bounds what signaling waits for Admit or Command.
 	clusterWait = 5 * time.Second
 	// clusterDrain bounds how long Close waits for queued events.
@@ -157,6 +163,9 @@ type clusterItem struct {
 	img  *image.YCbCr
 	path string // the snapshot the pool wrote, read instead of encoding anew
 	size int64
+	// leave: call Cluster.Leave for ev's peer, after its last state event
+	// went out (so that Leave knows whether the closed event was published).
+	leave bool
 }
 
 // clusterRun is a plugin's side of its cluster.
@@ -167,7 +176,8 @@ type clusterRun struct {
 
 	mu      sync.Mutex
 	closed  bool
-	q       chan clusterItem
+	q       chan clusterItem // frames and keyframes
+	sq      chan clusterItem // state events and leaves: first
 	bytes   atomic.Int64
 	dropped atomic.Uint64
 	done    chan struct{}
@@ -180,7 +190,7 @@ func (p *Plugin) startCluster() error {
 		return nil
 	}
 	cr := &clusterRun{c: c, frames: c.Frames(), quality: p.cfg.jpegQuality,
-		q: make(chan clusterItem, clusterQueueItems), done: make(chan struct{})}
+		q: make(chan clusterItem, clusterQueueItems), sq: make(chan clusterItem, clusterStateItems), done: make(chan struct{})}
 	if err := c.Attach(ClusterNode{Command: p.localCommand, Peers: p.Peers}); err != nil {
 		return fmt.Errorf("rtcplug: cluster: %w", err)
 	}
@@ -195,7 +205,36 @@ func (cr *clusterRun) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var drainEnd <-chan time.Time
-	for it := range cr.q {
+	q, sq := cr.q, cr.sq
+	for q != nil || sq != nil {
+		var it clusterItem
+		var ok bool
+		select {
+		case it, ok = <-sq: // state events first
+			if !ok {
+				sq = nil
+				continue
+			}
+		default:
+			select {
+			case it, ok = <-sq:
+				if !ok {
+					sq = nil
+					continue
+				}
+			case it, ok = <-q:
+				if !ok {
+					q = nil
+					continue
+				}
+			}
+		}
+		if it.leave {
+			// Even past the drain: Leave does not block, and it reports the
+			// closed event that did not go out.
+			cr.c.Leave(it.ev.Conference, it.ev.Peer)
+			continue
+		}
 		cr.bytes.Add(-it.size)
 		if drainEnd != nil {
 			select {
@@ -241,14 +280,32 @@ func (cr *clusterRun) put(it clusterItem) {
 	if it.img != nil {
 		it.size += int64(len(it.img.Y) + len(it.img.Cb) + len(it.img.Cr))
 	}
+	q := cr.q
+	if it.ev.Kind == ClusterState {
+		q = cr.sq
+	}
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
-	if cr.closed || len(cr.q) == cap(cr.q) || cr.bytes.Load()+it.size > clusterQueueBytes {
+	if cr.closed || len(q) == cap(q) || cr.bytes.Load()+it.size > clusterQueueBytes {
 		cr.dropped.Add(1)
 		return
 	}
 	cr.bytes.Add(it.size)
-	cr.q <- it // under mu with a free slot: never blocks
+	q <- it // under mu with a free slot: never blocks
+}
+
+// leave queues Cluster.Leave behind the peer's state events; when that
+// queue is full (or closed) Leave is called at once: it must happen, and
+// the cluster then reports the closed event itself.
+func (cr *clusterRun) leave(conf, peer string) {
+	cr.mu.Lock()
+	if !cr.closed && len(cr.sq) < cap(cr.sq) {
+		cr.sq <- clusterItem{leave: true, ev: ClusterEvent{Kind: ClusterState, Conference: conf, Peer: peer}}
+		cr.mu.Unlock()
+		return
+	}
+	cr.mu.Unlock()
+	cr.c.Leave(conf, peer)
 }
 
 // stopCluster runs once every peer has left: the queued events go out
@@ -261,6 +318,7 @@ func (p *Plugin) stopCluster() {
 	cr.mu.Lock()
 	cr.closed = true
 	close(cr.q)
+	close(cr.sq)
 	cr.mu.Unlock()
 	<-cr.done
 	cr.c.Detach()
@@ -303,7 +361,7 @@ func sortPeers(ps []PeerInfo) {
 // clusterLeave tells the cluster that an admitted peer has left.
 func (p *Plugin) clusterLeave(m *conference.Member[*peerHandle]) {
 	if p.cl != nil {
-		p.cl.c.Leave(m.Conference, m.ID)
+		p.cl.leave(m.Conference, m.ID)
 	}
 }
 

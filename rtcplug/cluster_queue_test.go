@@ -2,6 +2,7 @@ package rtcplug
 
 import (
 	"context"
+	"sync"
 	"testing"
 )
 
@@ -24,7 +25,7 @@ func (b blockingCluster) Publish(ctx context.Context, ev ClusterEvent) error {
 // the queue's bound: the rest is dropped and counted.
 func TestClusterQueueDropsWhenFull(t *testing.T) {
 	bc := blockingCluster{release: make(chan struct{})}
-	cr := &clusterRun{c: bc, quality: 75, q: make(chan clusterItem, clusterQueueItems), done: make(chan struct{})}
+	cr := newTestRun(bc)
 	go cr.run()
 	const n = 3 * clusterQueueItems
 	for i := 0; i < n; i++ {
@@ -42,7 +43,7 @@ func TestClusterQueueDropsWhenFull(t *testing.T) {
 	// The bytes bound holds too: of eight events of a quarter of it each,
 	// at most five are taken (one being published, four queued).
 	bc = blockingCluster{release: make(chan struct{})}
-	cr = &clusterRun{c: bc, quality: 75, q: make(chan clusterItem, clusterQueueItems), done: make(chan struct{})}
+	cr = newTestRun(bc)
 	go cr.run()
 	big := make([]byte, clusterQueueBytes/4)
 	for i := 0; i < 8; i++ {
@@ -59,6 +60,61 @@ func stop(cr *clusterRun) {
 	cr.mu.Lock()
 	cr.closed = true
 	close(cr.q)
+	close(cr.sq)
 	cr.mu.Unlock()
 	<-cr.done
+}
+
+func newTestRun(c Cluster) *clusterRun {
+	return &clusterRun{c: c, quality: 75, q: make(chan clusterItem, clusterQueueItems),
+		sq: make(chan clusterItem, clusterStateItems), done: make(chan struct{})}
+}
+
+// recordingCluster records what it is given, in order; Publish waits for
+// release first.
+type recordingCluster struct {
+	Cluster
+	release chan struct{}
+	mu      sync.Mutex
+	got     []string
+}
+
+func (r *recordingCluster) Publish(ctx context.Context, ev ClusterEvent) error {
+	<-r.release
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ev.Kind == ClusterState {
+		r.got = append(r.got, string(ev.State))
+	}
+	return nil
+}
+
+func (r *recordingCluster) Leave(conf, peer string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, "leave")
+}
+
+// A full queue of frames drops frames, never a state event nor a leave;
+// those go first, and Leave comes after the peer's closed event.
+func TestClusterStateBeforeFrames(t *testing.T) {
+	rc := &recordingCluster{release: make(chan struct{})}
+	cr := newTestRun(rc)
+	go cr.run()
+	for i := 0; i < 2*clusterQueueItems; i++ {
+		cr.put(clusterItem{ev: ClusterEvent{Kind: ClusterFrame, Data: make([]byte, 10)}})
+	}
+	dropped := cr.dropped.Load()
+	cr.put(clusterItem{ev: ClusterEvent{Kind: ClusterState, State: StateClosed}})
+	cr.leave("c", "p")
+	if cr.dropped.Load() != dropped {
+		t.Fatal("a state event was dropped behind frames")
+	}
+	close(rc.release)
+	stop(cr)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.got) != 2 || rc.got[0] != string(StateClosed) || rc.got[1] != "leave" {
+		t.Fatalf("got %v, want [closed leave]", rc.got)
+	}
 }

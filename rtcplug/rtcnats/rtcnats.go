@@ -18,6 +18,10 @@
 //   - failure: each node keeps n.<node> alive; when one expires, the other
 //     nodes race to create g.<conference>.<peer> for each of its peers and
 //     the one that wins publishes the peer's closed event (exactly one).
+//     Entries carry the incarnation (a random id per Attach) of their node:
+//     a node restarted under the same name reports its previous
+//     incarnation's peers the same way. A peer that leaves without its
+//     closed event published (dropped by the plugin) is reported by Leave.
 //
 // The host owns the NATS connection; give it unlimited reconnects
 // (nats.MaxReconnects(-1)): while NATS is away media goes on, events are
@@ -150,11 +154,12 @@ type Cluster struct {
 	reap     chan struct{} // the watcher saw something go: look for orphans
 
 	mu      sync.Mutex
-	own     map[string]*owned    // this node's peers, by member key
-	members map[string]memberKV  // the cluster's, from the watcher
-	nodes   map[string]time.Time // live nodes, from the watcher
-	places  map[string]int       // taken places (s.<conference>.<n> keys), from the watcher
-	ready   bool                 // the watcher has caught up
+	own     map[string]*owned   // this node's peers, by member key
+	members map[string]memberKV // the cluster's, from the watcher
+	nodes   map[string]nodeSeen // live nodes, from the watcher
+	inc     string              // this incarnation: random, per Attach
+	places  map[string]int      // taken places (s.<conference>.<n> keys), from the watcher
+	ready   bool                // the watcher has caught up
 
 	droppedOps atomic.Uint64
 }
@@ -168,6 +173,9 @@ type memberKV struct {
 	Since      time.Time             `json:"since"`
 	State      rtcplug.PeerStateName `json:"state"`
 	WHIP       bool                  `json:"whip,omitempty"`
+	// Inc is the incarnation of Node that admitted the peer ("" from older
+	// versions: never taken for another incarnation).
+	Inc string `json:"inc,omitempty"`
 	// expired is when the watcher saw the entry expire (not deleted): the
 	// peer is kept until it is clear whether its node is gone.
 	expired time.Time
@@ -177,6 +185,13 @@ type memberKV struct {
 type nodeKV struct {
 	Node  string    `json:"node"`
 	Since time.Time `json:"since"`
+	Inc   string    `json:"inc,omitempty"`
+}
+
+// nodeSeen is a node as the watcher last saw its entry.
+type nodeSeen struct {
+	at  time.Time // when (this node's clock)
+	inc string
 }
 
 // owned is a peer of this node.
@@ -233,7 +248,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Cluster, err
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Cluster{cfg: cfg, js: js, nc: js.Conn(), log: cfg.Logger.With("node", cfg.Node),
-		own: map[string]*owned{}, members: map[string]memberKV{}, nodes: map[string]time.Time{}, places: map[string]int{},
+		own: map[string]*owned{}, members: map[string]memberKV{}, nodes: map[string]nodeSeen{}, places: map[string]int{},
 		ops: make(chan op, maxOps), stop: make(chan struct{}), reap: make(chan struct{}, 1)}
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        StreamName,
@@ -288,6 +303,7 @@ func (c *Cluster) Attach(node rtcplug.ClusterNode) error {
 		return errors.New("rtcnats: cluster already attached to a plugin")
 	}
 	c.node = node
+	c.inc = strconv.FormatUint(rand.Uint64(), 36)
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.TTL)
 	defer cancel()
 	if err := c.putNode(ctx); err != nil {
@@ -346,7 +362,7 @@ func claimKey(conf, peer string) string  { return "g." + conf + "." + peer }
 func nodeKey(node string) string         { return "n." + node }
 
 func (c *Cluster) putNode(ctx context.Context) error {
-	b, _ := json.Marshal(nodeKV{Node: c.cfg.Node, Since: time.Now()})
+	b, _ := json.Marshal(nodeKV{Node: c.cfg.Node, Since: time.Now(), Inc: c.inc})
 	_, err := c.kv.Put(ctx, nodeKey(c.cfg.Node), b)
 	return err
 }
@@ -361,7 +377,7 @@ func (c *Cluster) Admit(ctx context.Context, m rtcplug.ClusterMember) error {
 		return errors.New("rtcnats: not connected to NATS")
 	}
 	o := &owned{m: memberKV{Node: c.cfg.Node, Conference: m.Conference, Peer: m.Peer, Identity: m.Identity,
-		Since: m.Since, State: rtcplug.StateNew, WHIP: m.WHIP}}
+		Since: m.Since, State: rtcplug.StateNew, WHIP: m.WHIP, Inc: c.inc}}
 	if n := c.cfg.MaxPerConference; n > 0 {
 		// Try the places this node has not seen taken, from a random one so
 		// that concurrent joins mostly try different keys: a full
@@ -402,7 +418,8 @@ func (c *Cluster) Admit(ctx context.Context, m rtcplug.ClusterMember) error {
 	return nil
 }
 
-// Leave implements rtcplug.Cluster: the entries go (from the writer).
+// Leave implements rtcplug.Cluster: the entries go (from the writer), and
+// the peer's closed event if the plugin did not publish it.
 func (c *Cluster) Leave(conf, peer string) {
 	k := memberKey(conf, peer)
 	c.mu.Lock()
@@ -502,8 +519,9 @@ func (c *Cluster) do(o op) {
 		// The place first: whoever sees the member go sees its place free.
 		// The revision is the one of the last refresh (this goroutine's).
 		c.mu.Lock()
-		slot, rev := o.owned.slot, o.owned.slotRev
+		slot, rev, m := o.owned.slot, o.owned.slotRev, o.owned.m
 		c.mu.Unlock()
+		c.closeUnreported(ctx, m)
 		if slot != "" {
 			_ = c.kv.Delete(ctx, slot, jetstream.LastRevision(rev))
 		}
@@ -511,16 +529,34 @@ func (c *Cluster) do(o op) {
 	}
 }
 
-// refresh rewrites this node's entries.
+// closeUnreported publishes the closed event of a peer of this node that
+// left without one: the plugin publishes it before it calls Leave, so a
+// claim key that this node can still create means it was dropped. The
+// claim keeps it to one.
+func (c *Cluster) closeUnreported(ctx context.Context, m memberKV) {
+	_, err := c.kv.Create(ctx, claimKey(m.Conference, m.Peer), []byte(c.cfg.Node))
+	if err != nil {
+		return // published (or reported) already, or NATS failed: the entry expires
+	}
+	ev := rtcplug.ClusterEvent{Kind: rtcplug.ClusterState, Conference: m.Conference, Peer: m.Peer,
+		Identity: m.Identity, Time: time.Now(), State: rtcplug.StateClosed}
+	if _, err := c.js.PublishMsg(ctx, c.stateMsg(c.cfg.Node, ev)); err != nil {
+		c.log.Warn("rtcnats: closed event of a departed peer not published", "peer", m.Peer, "err", err)
+	}
+}
+
+// refresh rewrites this node's entries, each write with its own deadline:
+// one slow or failed write must not let the others expire.
 func (c *Cluster) refresh() {
 	if !c.connected() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.TTL/3)
-	defer cancel()
-	if err := c.putNode(ctx); err != nil {
+	opCtx := func() (context.Context, context.CancelFunc) { return context.WithTimeout(c.ctx, c.cfg.TTL/3) }
+	ctx, cancel := opCtx()
+	err := c.putNode(ctx)
+	cancel()
+	if err != nil {
 		c.log.Debug("rtcnats: node refresh failed", "err", err)
-		return
 	}
 	c.mu.Lock()
 	list := make([]*owned, 0, len(c.own))
@@ -529,23 +565,31 @@ func (c *Cluster) refresh() {
 	}
 	c.mu.Unlock()
 	for _, o := range list {
+		if !c.connected() || c.ctx.Err() != nil {
+			return // the entries are rewritten once NATS is back
+		}
 		c.mu.Lock()
 		m := o.m
 		slot, rev := o.slot, o.slotRev
 		c.mu.Unlock()
 		b, _ := json.Marshal(m)
+		ctx, cancel := opCtx()
 		if _, err := c.kv.Put(ctx, memberKey(m.Conference, m.Peer), b); err != nil {
 			c.log.Debug("rtcnats: member refresh failed", "peer", m.Peer, "err", err)
-			return
 		}
+		cancel()
 		if slot == "" {
 			continue
 		}
+		ctx, cancel = opCtx()
 		nrev, err := c.kv.Update(ctx, slot, []byte(m.Peer), rev)
+		cancel()
 		if err != nil {
 			// The place expired (NATS was away longer than the TTL): take
 			// it again if it is still free.
+			ctx, cancel = opCtx()
 			nrev, err = c.kv.Create(ctx, slot, []byte(m.Peer))
+			cancel()
 		}
 		if err != nil {
 			c.log.Warn("rtcnats: a peer lost its place in the conference limit", "peer", m.Peer, "err", err)
@@ -663,8 +707,10 @@ func (c *Cluster) follow(w jetstream.KeyWatcher, reconnects uint64) bool {
 			// server's clock.
 			if gone {
 				delete(c.nodes, k[2:])
-			} else if len(c.nodes) < maxMembers {
-				c.nodes[k[2:]] = time.Now()
+			} else if _, known := c.nodes[k[2:]]; known || len(c.nodes) < maxMembers {
+				var n nodeKV
+				_ = json.Unmarshal(e.Value(), &n)
+				c.nodes[k[2:]] = nodeSeen{at: time.Now(), inc: n.Inc}
 			}
 		}
 		ready := c.ready
@@ -697,7 +743,12 @@ func (c *Cluster) reapOrphans() {
 		// expired, marker or not.
 		seen, ok := c.nodes[m.Node]
 		switch {
-		case m.Node != c.cfg.Node && (!ok || time.Since(seen) > c.cfg.TTL):
+		case m.Node == c.cfg.Node && m.Inc != "" && m.Inc != c.inc:
+			// A previous incarnation of this node (restarted within the
+			// TTL): its peers are gone with it.
+			orphans = append(orphans, m)
+		case m.Node != c.cfg.Node && (!ok || time.Since(seen.at) > c.cfg.TTL ||
+			m.Inc != "" && seen.inc != "" && m.Inc != seen.inc):
 			orphans = append(orphans, m)
 		case !m.expired.IsZero() && time.Since(m.expired) > c.cfg.TTL:
 			delete(c.members, k) // its live node has forgotten it
@@ -789,6 +840,15 @@ func (c *Cluster) Publish(ctx context.Context, ev rtcplug.ClusterEvent) error {
 		return fmt.Errorf("rtcnats: unknown event kind %d", ev.Kind)
 	}
 	_, err := c.js.PublishMsg(ctx, msg)
+	if err != nil && ev.Kind == rtcplug.ClusterState && ev.State == rtcplug.StateClosed {
+		// Not out: give the claim back, so that Leave reports the peer
+		// (ctx may be spent: a deadline of its own).
+		if c.connected() {
+			dctx, cancel := context.WithTimeout(c.ctx, c.cfg.TTL/3)
+			_ = c.kv.Delete(dctx, claimKey(ev.Conference, ev.Peer))
+			cancel()
+		}
+	}
 	return err
 }
 
