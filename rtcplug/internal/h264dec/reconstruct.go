@@ -112,18 +112,7 @@ func (d *Decoder) reconstruct(mb int, m *mbInfo) {
 			default:
 				ok = false
 			}
-			pred := predDC
-			if ok {
-				pred = min(mA, mB)
-			}
-			mode := pred
-			if r := int(c.modes[bi]); r >= 0 {
-				if r < pred {
-					mode = r
-				} else {
-					mode = r + 1
-				}
-			}
+			mode := intraMode(mA, mB, ok, int(c.modes[bi]))
 			m.modes[pos] = int8(mode)
 			px, py := x*4, y*4
 			var e edges
@@ -169,18 +158,7 @@ func (d *Decoder) reconstruct(mb int, m *mbInfo) {
 			default:
 				ok = false
 			}
-			pred := predDC
-			if ok {
-				pred = min(mA, mB)
-			}
-			mode := pred
-			if r := int(c.modes[b8]); r >= 0 {
-				if r < pred {
-					mode = r
-				} else {
-					mode = r + 1
-				}
-			}
+			mode := intraMode(mA, mB, ok, int(c.modes[b8]))
 			m.modes[pos], m.modes[pos+1], m.modes[pos+4], m.modes[pos+5] = int8(mode), int8(mode), int8(mode), int8(mode)
 			px, py := x8*8, y8*8
 			var tr bool
@@ -349,4 +327,22 @@ func (d *Decoder) reconstructChroma(mb int, av mbAvail, qpc [2]int) {
 			idct4x4Add(blk, dst[(b>>1)*4*cs+(b&1)*4:], cs)
 		}
 	}
+}
+
+// intraMode derives an Intra4x4/Intra8x8 prediction mode (§8.3.1.1,
+// §8.3.2.1): the smaller of the neighbours' modes (DC when one is not
+// available), replaced by rem when the stream sent one (rem ≥ 0; modes
+// from rem up skip the predicted one).
+func intraMode(mA, mB int, ok bool, rem int) int {
+	pred := predDC
+	if ok {
+		pred = min(mA, mB)
+	}
+	switch {
+	case rem < 0:
+		return pred
+	case rem < pred:
+		return rem
+	}
+	return rem + 1
 }
