@@ -67,25 +67,32 @@ func newLossyPath(t *testing.T, server netip.AddrPort, dropEvery, swapEvery int)
 			}
 		}
 	}()
+	relayBack(t, &l.wg, front, back, &l.client)
+	return l
+}
+
+// relayBack forwards what the plugin sends (on back) to the sender's address
+// (client, once known) through front, and closes both sockets at the end of
+// the test. wg counts every relay goroutine of the path.
+func relayBack(t *testing.T, wg *sync.WaitGroup, front, back *net.UDPConn, client *atomic.Pointer[netip.AddrPort]) {
 	go func() { // plugin → sender
-		defer l.wg.Done()
+		defer wg.Done()
 		buf := make([]byte, 2048)
 		for {
-			m, _, err := back.ReadFromUDPAddrPort(buf)
+			n, _, err := back.ReadFromUDPAddrPort(buf)
 			if err != nil {
 				return
 			}
-			if c := l.client.Load(); c != nil {
-				_, _ = front.WriteToUDPAddrPort(buf[:m], *c)
+			if c := client.Load(); c != nil {
+				_, _ = front.WriteToUDPAddrPort(buf[:n], *c)
 			}
 		}
 	}()
 	t.Cleanup(func() {
 		front.Close()
 		back.Close()
-		l.wg.Wait()
+		wg.Wait()
 	})
-	return l
 }
 
 func (l *lossyPath) port() uint16 { return l.front.LocalAddr().(*net.UDPAddr).AddrPort().Port() }

@@ -55,24 +55,7 @@ func newTapPath(t *testing.T, server netip.AddrPort) *tapPath {
 			_, _ = back.WriteToUDPAddrPort(buf[:n], server)
 		}
 	}()
-	go func() {
-		defer tp.wg.Done()
-		buf := make([]byte, 2048)
-		for {
-			n, _, err := back.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			if c := tp.client.Load(); c != nil {
-				_, _ = front.WriteToUDPAddrPort(buf[:n], *c)
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		front.Close()
-		back.Close()
-		tp.wg.Wait()
-	})
+	relayBack(t, &tp.wg, front, back, &tp.client)
 	return tp
 }
 
