@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/h264"
 )
 
 // detectCodec tells an H.264 Annex B access unit (it starts with a start
@@ -45,41 +47,24 @@ const (
 	naluAUD = 9
 )
 
-// splitAnnexB returns the NAL units of an Annex B byte stream (start codes
-// 00 00 01 or 00 00 00 01; trailing zero bytes belong to the next start
-// code, ITU-T H.264 B.1.2). dst is reused.
+// splitAnnexB returns the NAL units of an Annex B byte stream (h264.SplitAnnexB),
+// at most maxNALUs of them. dst is reused.
 func splitAnnexB(dst [][]byte, b []byte) ([][]byte, error) {
-	dst = dst[:0]
-	start := -1
-	i := 0
-	for i+2 < len(b) {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				for end > start && b[end-1] == 0 {
-					end--
-				}
-				if end > start {
-					if len(dst) == maxNALUs {
-						return nil, errors.New("too many NAL units")
-					}
-					dst = append(dst, b[start:end])
-				}
-			}
-			i += 3
-			start = i
-			continue
-		}
-		i++
-	}
-	if start < 0 {
+	if !bytes.Contains(b, []byte{0, 0, 1}) {
 		return nil, errors.New("no start code")
 	}
-	if start < len(b) {
+	dst = dst[:0]
+	tooMany := false
+	h264.SplitAnnexB(b, func(nal []byte) bool {
 		if len(dst) == maxNALUs {
-			return nil, errors.New("too many NAL units")
+			tooMany = true
+			return false
 		}
-		dst = append(dst, b[start:])
+		dst = append(dst, nal)
+		return true
+	})
+	if tooMany {
+		return nil, errors.New("too many NAL units")
 	}
 	return dst, nil
 }
