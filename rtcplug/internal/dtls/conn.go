@@ -664,3 +664,19 @@ func (c *conn) processMessages(now time.Time) error {
 	}
 	return nil
 }
+
+// Endpoint is what an owner drives of either role: Server and Client have
+// the same sans-IO shape.
+type Endpoint interface {
+	Handle(now time.Time, from netip.AddrPort, b []byte)
+	HandleTimeout(now time.Time)
+	Deadline() time.Time
+	Poll() (Event, bool)
+	ExportKeyingMaterial(label string, context []byte, n int) ([]byte, error)
+	Close()
+}
+
+var (
+	_ Endpoint = (*Server)(nil)
+	_ Endpoint = (*Client)(nil)
+)

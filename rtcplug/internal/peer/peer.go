@@ -192,7 +192,7 @@ type Peer struct {
 	bound     []netip.AddrPort
 	nominated netip.AddrPort // latest USE-CANDIDATE check (RFC 8445 §8.1.1)
 	dest      netip.AddrPort // where we send DTLS and RTCP
-	dtls      dtlsConn
+	dtls      dtls.Endpoint
 	role      dtlsRole
 	active    netip.AddrPort // the address of the latest authenticated SRTP/SRTCP
 	srtpUp    bool

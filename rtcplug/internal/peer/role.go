@@ -15,22 +15,6 @@ import (
 // first check succeeds; this covers one that never does.
 const NominationWait = 500 * time.Millisecond
 
-// dtlsConn is what the peer drives of either DTLS role: dtls.Server and
-// dtls.Client have the same sans-IO shape.
-type dtlsConn interface {
-	Handle(now time.Time, from netip.AddrPort, b []byte)
-	HandleTimeout(now time.Time)
-	Deadline() time.Time
-	Poll() (dtls.Event, bool)
-	ExportKeyingMaterial(label string, context []byte, n int) ([]byte, error)
-	Close()
-}
-
-var (
-	_ dtlsConn = (*dtls.Server)(nil)
-	_ dtlsConn = (*dtls.Client)(nil)
-)
-
 // dtlsRole is which end of DTLS we are, from the peer's a=setup.
 type dtlsRole struct {
 	client     bool      // the peer is passive: we send the ClientHello

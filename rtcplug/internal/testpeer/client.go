@@ -59,7 +59,7 @@ type ClientConfig struct {
 type Client struct {
 	cfg   ClientConfig
 	cert  *dtls.Certificate
-	dtls  dtlsConn
+	dtls  dtls.Endpoint
 	from  netip.AddrPort
 	addrs []netip.AddrPort
 	out   []Datagram
@@ -83,15 +83,6 @@ type Client struct {
 	Responses, RTCP, BadRTCP int
 	// Last is the plaintext of the last SRTCP packet received.
 	Last []byte
-}
-
-type dtlsConn interface {
-	Handle(now time.Time, from netip.AddrPort, b []byte)
-	HandleTimeout(now time.Time)
-	Deadline() time.Time
-	Poll() (dtls.Event, bool)
-	ExportKeyingMaterial(label string, context []byte, n int) ([]byte, error)
-	Close()
 }
 
 // NewClient creates the client with a fresh certificate. It sends nothing
