@@ -583,6 +583,7 @@ func TestCluster(t *testing.T) {
 			return true
 		})
 		// Its places are free again.
+		waitFor(t, "the race places given back", 10*time.Second, func() bool { return placesTaken(t, ns.url(), "race") == 0 })
 		s := newSender(t)
 		resp, body := post(t, b.http.URL, "race", s.offer(t))
 		if resp == nil || resp.StatusCode != http.StatusCreated {
@@ -618,7 +619,10 @@ func TestCluster(t *testing.T) {
 		} else {
 			resp.Body.Close()
 		}
-		// Kick travels too.
+		// Kick travels too. The closed event goes out before the place is
+		// given back (a leave follows the peer's last state), so wait for
+		// the place.
+		waitFor(t, "its place given back", 10*time.Second, func() bool { return placesTaken(t, ns.url(), "room") < 4 })
 		k := join(t, c, "room")
 		if err := a.plugin.Kick(k.id); err != nil {
 			t.Fatalf("Kick on A of a peer on C: %v", err)
@@ -729,4 +733,32 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("PeersCluster after B stopped: %v %+v", err, ps)
 		}
 	})
+}
+
+// placesTaken counts the taken places (s.<conference>.<n> keys) of conf in
+// the cluster's bucket.
+func placesTaken(t *testing.T, url, conf string) int {
+	t.Helper()
+	nc := connectNATS(t, url, "places")
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(context.Background(), rtcnats.DefaultBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kl, err := kv.ListKeys(context.Background())
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = kl.Stop() }()
+	n := 0
+	for k := range kl.Keys() {
+		if strings.HasPrefix(k, "s."+conf+".") {
+			n++
+		}
+	}
+	return n
 }
