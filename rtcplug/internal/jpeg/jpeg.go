@@ -10,10 +10,12 @@
 package jpeg
 
 import (
+	"encoding/binary"
 	"errors"
 	"image"
 	"io"
 	"math/bits"
+	"slices"
 )
 
 // ErrUnsupported is returned for pictures that are not 4:2:0 YCbCr or whose
@@ -25,15 +27,21 @@ var ErrUnsupported = errors.New("jpeg: only 4:2:0 YCbCr pictures of 1..65535 pix
 type Encoder struct {
 	out     []byte
 	quality int
-	// recip[t][i] is 2^recipShift / divisor of coefficient i (natural order)
-	// of table t, the divisor folding in the DCT's scale factors.
-	recip [2][64]int32
+	// recip[t][i][k] is 2^recipShift / divisor of the coefficient in row k,
+	// column i of table t (transposed, the order the column pass makes
+	// them), the divisor folding in the DCT's scale factors.
+	recip [2][8][8]int32
 	// dqt holds the quantization tables as written, in zigzag order.
-	dqt [2][64]uint8
-	blk [64]int
-	// bit writer
-	acc   uint64
-	nbits uint
+	dqt  [2][64]uint8
+	blk  [8][8]int32 // row-transformed block
+	q    [64]int32   // quantized coefficients, zigzag order
+	edge [64]byte    // a block past the picture's edge, edges repeated
+	// Entropy coder: bits go into acc (its low 64-free bits are pending)
+	// and leave eight bytes at a time to buf[pos:].
+	buf  []byte
+	pos  int
+	acc  uint64
+	free int
 }
 
 // huffCode[t][sym] is a code in its low 24 bits and its length in the high 8.
@@ -92,7 +100,7 @@ func (e *Encoder) setQuality(q int) {
 			v = min(max(v, 1), 255)
 			u, w := i>>3, i&7
 			div := float64(v) * aan[u] * aan[w] * 8 * float64(int(1)<<inBits)
-			e.recip[t][i] = int32(float64(int64(1)<<recipShift)/div + 0.5)
+			e.recip[t][w][u] = int32(float64(int64(1)<<recipShift)/div + 0.5)
 		}
 		for z := range 64 {
 			e.dqt[t][z] = uint8(min(max((int(baseQuant[t][zigzag[z]])*scale+50)/100, 1), 255))
@@ -112,6 +120,11 @@ func (e *Encoder) Encode(w io.Writer, img *image.YCbCr, quality int) error {
 	return err
 }
 
+// mcuMax bounds the bytes one MCU can add: six blocks of at most 1,660
+// bits (a DC code of 11 bits with 11 magnitude bits, 63 AC codes of 16
+// bits with 10), doubled for byte stuffing, plus a word of slack.
+const mcuMax = 6*2*208 + 16
+
 // Append appends the JPEG of img to dst.
 func (e *Encoder) Append(dst []byte, img *image.YCbCr, quality int) ([]byte, error) {
 	r := img.Rect
@@ -121,192 +134,259 @@ func (e *Encoder) Append(dst []byte, img *image.YCbCr, quality int) ([]byte, err
 	}
 	e.setQuality(quality)
 	dst = e.header(dst, wd, ht)
-	e.acc, e.nbits = 0, 0
+	e.buf, e.pos, e.acc, e.free = dst[:cap(dst)], len(dst), 0, 64
 	var dcY, dcCb, dcCr int32
 	yp, cb, cr := img.Y[img.YOffset(r.Min.X, r.Min.Y):], img.Cb[img.COffset(r.Min.X, r.Min.Y):], img.Cr[img.COffset(r.Min.X, r.Min.Y):]
+	ys, cs := img.YStride, img.CStride
 	cw, ch := (wd+1)/2, (ht+1)/2
 	for my := 0; my < ht; my += 16 {
 		for mx := 0; mx < wd; mx += 16 {
-			for b := range 4 {
-				x, y := mx+(b&1)*8, my+(b>>1)*8
-				e.load(yp, img.YStride, x, y, wd, ht)
-				dst = e.block(dst, 0, &dcY)
+			if len(e.buf)-e.pos < mcuMax {
+				e.grow()
 			}
-			e.load(cb, img.CStride, mx/2, my/2, cw, ch)
-			dst = e.block(dst, 1, &dcCb)
-			e.load(cr, img.CStride, mx/2, my/2, cw, ch)
-			dst = e.block(dst, 1, &dcCr)
+			// T.81 A.2.3: an MCU is the four Y blocks in raster order, then
+			// one Cb and one Cr block.
+			e.block(yp, ys, mx, my, wd, ht, 0, &dcY)
+			e.block(yp, ys, mx+8, my, wd, ht, 0, &dcY)
+			e.block(yp, ys, mx, my+8, wd, ht, 0, &dcY)
+			e.block(yp, ys, mx+8, my+8, wd, ht, 0, &dcY)
+			e.block(cb, cs, mx/2, my/2, cw, ch, 1, &dcCb)
+			e.block(cr, cs, mx/2, my/2, cw, ch, 1, &dcCr)
 		}
 	}
-	dst = e.flush(dst)
+	e.flush()
+	dst = e.buf[:e.pos]
+	e.buf = nil                         // the caller owns dst now
 	return append(dst, 0xff, 0xd9), nil // EOI
 }
 
-// load fills e.blk with the 8x8 samples at (x, y) of a w x h plane, level
-// shifted (T.81 A.3.1) and scaled by 2^inBits; samples past the right or
-// bottom edge repeat the last column or row.
-func (e *Encoder) load(p []byte, stride, x, y, w, h int) {
-	if x+8 <= w && y+8 <= h {
-		for j := range 8 {
-			row := p[(y+j)*stride+x:]
-			row = row[:8]
-			d := e.blk[j*8 : j*8+8 : j*8+8]
-			d[0] = (int(row[0]) - 128) << inBits
-			d[1] = (int(row[1]) - 128) << inBits
-			d[2] = (int(row[2]) - 128) << inBits
-			d[3] = (int(row[3]) - 128) << inBits
-			d[4] = (int(row[4]) - 128) << inBits
-			d[5] = (int(row[5]) - 128) << inBits
-			d[6] = (int(row[6]) - 128) << inBits
-			d[7] = (int(row[7]) - 128) << inBits
-		}
-		return
+// grow makes room for at least one more MCU, keeping what is written.
+func (e *Encoder) grow() {
+	b := slices.Grow(e.buf[:e.pos], max(mcuMax, e.pos/2))
+	e.buf = b[:cap(b)]
+}
+
+// block transforms, quantizes and codes the 8x8 block at (x, y) of a w x h
+// plane with table t (0 luma, 1 chroma); dc is the component's DC
+// predictor (T.81 F.1.1.5.1).
+func (e *Encoder) block(p []byte, stride, x, y, w, h, t int, dc *int32) {
+	off := y*stride + x
+	if x+8 > w || y+8 > h {
+		e.fillEdge(p, stride, x, y, w, h)
+		p, off, stride = e.edge[:], 0, 8
 	}
+	rowDCT(&e.blk, p, off, stride)
+	nz := colDCT(&e.blk, &e.recip[t], &e.q)
+	e.code(nz, dc, &huffCode[2*t], &huffCode[2*t+1])
+}
+
+// fillEdge copies the block at (x, y) to e.edge; samples past the right or
+// bottom edge repeat the last column or row.
+func (e *Encoder) fillEdge(p []byte, stride, x, y, w, h int) {
 	for j := range 8 {
 		yy := min(y+j, h-1)
 		for i := range 8 {
-			xx := min(x+i, w-1)
-			e.blk[j*8+i] = (int(p[yy*stride+xx]) - 128) << inBits
+			e.edge[j*8+i] = p[yy*stride+min(x+i, w-1)]
 		}
 	}
 }
 
-// fdct is the AAN forward DCT of one row or column (stride s), in place,
-// unnormalized: output k is scaled by aan[k]*... and corrected in the
-// quantizer.
-func fdct(d []int, s int) {
-	d0, d1, d2, d3 := d[0], d[s], d[2*s], d[3*s]
-	d4, d5, d6, d7 := d[4*s], d[5*s], d[6*s], d[7*s]
-	t0, t7 := d0+d7, d0-d7
-	t1, t6 := d1+d6, d1-d6
-	t2, t5 := d2+d5, d2-d5
-	t3, t4 := d3+d4, d3-d4
+// levelShift is T.81 A.3.1's subtraction of 128 from every sample, scaled
+// by 2^inBits and summed over a row: in the AAN butterflies a constant
+// added to all eight inputs only reaches output 0, so the rows subtract it
+// there instead of from each sample.
+const levelShift = 8 * 128 << inBits
 
-	t10, t13 := t0+t3, t0-t3
-	t11, t12 := t1+t2, t1-t2
-	d[0] = t10 + t11
-	d[4*s] = t10 - t11
-	z1 := (t12 + t13) * c0707 >> constBits
-	d[2*s] = t13 + z1
-	d[6*s] = t13 - z1
+// rowDCT is the AAN forward DCT (Arai, Agui, Nakajima 1988) of the rows of
+// the 8x8 block at p[off:] into blk, unnormalized: output k is scaled by
+// aan[k], corrected in the quantizer.
+func rowDCT(blk *[8][8]int32, p []byte, off, stride int) {
+	for j := range 8 {
+		r := p[off : off+8 : off+8]
+		off += stride
+		d := &blk[j]
+		x0, x1, x2, x3 := int(r[0])<<inBits, int(r[1])<<inBits, int(r[2])<<inBits, int(r[3])<<inBits
+		x4, x5, x6, x7 := int(r[4])<<inBits, int(r[5])<<inBits, int(r[6])<<inBits, int(r[7])<<inBits
+		t0, t7 := x0+x7, x0-x7
+		t1, t6 := x1+x6, x1-x6
+		t2, t5 := x2+x5, x2-x5
+		t3, t4 := x3+x4, x3-x4
 
-	t10 = t4 + t5
-	t11 = t5 + t6
-	t12 = t6 + t7
-	z5 := (t10 - t12) * c0382 >> constBits
-	z2 := t10*c0541>>constBits + z5
-	z4 := t12*c1306>>constBits + z5
-	z3 := t11 * c0707 >> constBits
-	z11, z13 := t7+z3, t7-z3
-	d[5*s] = z13 + z2
-	d[3*s] = z13 - z2
-	d[s] = z11 + z4
-	d[7*s] = z11 - z4
+		t10, t13 := t0+t3, t0-t3
+		t11, t12 := t1+t2, t1-t2
+		d[0] = int32(t10 + t11 - levelShift)
+		d[4] = int32(t10 - t11)
+		z1 := (t12 + t13) * c0707 >> constBits
+		d[2] = int32(t13 + z1)
+		d[6] = int32(t13 - z1)
+
+		t10 = t4 + t5
+		t11 = t5 + t6
+		t12 = t6 + t7
+		z5 := (t10 - t12) * c0382 >> constBits
+		z2 := t10*c0541>>constBits + z5
+		z4 := t12*c1306>>constBits + z5
+		z3 := t11 * c0707 >> constBits
+		z11, z13 := t7+z3, t7-z3
+		d[5] = int32(z13 + z2)
+		d[3] = int32(z13 - z2)
+		d[1] = int32(z11 + z4)
+		d[7] = int32(z11 - z4)
+	}
 }
 
-// block transforms, quantizes and codes e.blk with table t (0 luma, 1
-// chroma); dc is the component's DC predictor (T.81 F.1.1.5.1).
-func (e *Encoder) block(dst []byte, t int, dc *int32) []byte {
-	blk := &e.blk
-	for j := 0; j < 64; j += 8 {
-		fdct(blk[j:j+8:j+8], 1)
+// unzigT[i][k] is the zigzag position of the coefficient in row k, column
+// i: where the column pass stores it.
+var unzigT = func() (u [8][8]uint8) {
+	for z, n := range zigzag {
+		u[n&7][n>>3] = uint8(z)
 	}
+	return u
+}()
+
+// colDCT transforms the columns of blk like rowDCT its rows, quantizes
+// each coefficient with the reciprocals rc and stores it at its zigzag
+// position in q. Bit z of the result is set when q[z] is not zero.
+func colDCT(blk *[8][8]int32, rc *[8][8]int32, q *[64]int32) uint64 {
+	var nz uint64
 	for i := range 8 {
-		fdct(blk[i:i+57:i+57], 8)
+		d0, d1, d2, d3 := int(blk[0][i]), int(blk[1][i]), int(blk[2][i]), int(blk[3][i])
+		d4, d5, d6, d7 := int(blk[4][i]), int(blk[5][i]), int(blk[6][i]), int(blk[7][i])
+		r, u := &rc[i], &unzigT[i]
+		t0, t7 := d0+d7, d0-d7
+		t1, t6 := d1+d6, d1-d6
+		t2, t5 := d2+d5, d2-d5
+		t3, t4 := d3+d4, d3-d4
+
+		t10, t13 := t0+t3, t0-t3
+		t11, t12 := t1+t2, t1-t2
+		nz |= quant(q, t10+t11, r[0], u[0])
+		nz |= quant(q, t10-t11, r[4], u[4])
+		z1 := (t12 + t13) * c0707 >> constBits
+		nz |= quant(q, t13+z1, r[2], u[2])
+		nz |= quant(q, t13-z1, r[6], u[6])
+
+		t10 = t4 + t5
+		t11 = t5 + t6
+		t12 = t6 + t7
+		z5 := (t10 - t12) * c0382 >> constBits
+		z2 := t10*c0541>>constBits + z5
+		z4 := t12*c1306>>constBits + z5
+		z3 := t11 * c0707 >> constBits
+		z11, z13 := t7+z3, t7-z3
+		nz |= quant(q, z13+z2, r[5], u[5])
+		nz |= quant(q, z13-z2, r[3], u[3])
+		nz |= quant(q, z11+z4, r[1], u[1])
+		nz |= quant(q, z11-z4, r[7], u[7])
 	}
-	rc := &e.recip[t]
-	var q [64]int32
-	for z := range 64 {
-		i := zigzag[z] & 63
-		v := blk[i]
-		sg := v >> 63 // 0 or -1
-		m := ((v^sg)-sg)*int(rc[i]) + 1<<(recipShift-1)
-		q[z] = int32(((m >> recipShift) ^ sg) - sg)
-	}
-	dcT, acT := &huffCode[2*t], &huffCode[2*t+1]
+	return nz
+}
+
+// quant stores v times the reciprocal r, rounded half away from zero, at
+// q[z] and returns bit z set if that is not zero. For negative v,
+// floor((v*r + half - 1) / 2^recipShift) is -round(-v*r / 2^recipShift),
+// so the sign costs one addition.
+func quant(q *[64]int32, v int, r int32, z uint8) uint64 {
+	x := (v*int(r) + 1<<(recipShift-1) + v>>63) >> recipShift
+	q[z&63] = int32(x)
+	return uint64(x|-x) >> 63 << (z & 63)
+}
+
+// code writes the Huffman codes of e.q, whose nonzero coefficients are the
+// set bits of nz, with DC table dcT and AC table acT (T.81 F.1.2).
+func (e *Encoder) code(nz uint64, dc *int32, dcT, acT *[256]uint32) {
+	buf, pos, acc, free := e.buf, e.pos, e.acc, e.free
+	q := &e.q
+
 	diff := q[0] - *dc
 	*dc = q[0]
-	dst = e.emit(dst, dcT, 0, diff)
-	run := uint32(0)
-	for z := 1; z < 64; z++ {
-		v := q[z]
-		if v == 0 {
-			run++
-			continue
+	c, n := magnitude(dcT, 0, diff)
+	acc, free, pos = put(buf, pos, acc, free, c, n)
+
+	// Each set bit of ac is a nonzero coefficient; the zeros below it are
+	// its run (F.1.2.2).
+	ac, z := nz>>1, 1
+	for ac != 0 {
+		run := bits.TrailingZeros64(ac)
+		ac >>= uint(run) + 1
+		z += run
+		for ; run > 15; run -= 16 {
+			c := acT[0xf0] // ZRL
+			acc, free, pos = put(buf, pos, acc, free, uint64(c&0xffffff), int(c>>24))
 		}
-		for run > 15 {
-			c := acT[0xf0]
-			dst = e.put(dst, c&0xffffff, uint(c>>24))
-			run -= 16
-		}
-		dst = e.emit(dst, acT, run<<4, v)
-		run = 0
+		c, n := magnitude(acT, uint8(run)<<4, q[z&63])
+		acc, free, pos = put(buf, pos, acc, free, c, n)
+		z++
 	}
-	if run > 0 {
+	if z < 64 {
 		c := acT[0x00] // EOB
-		dst = e.put(dst, c&0xffffff, uint(c>>24))
+		acc, free, pos = put(buf, pos, acc, free, uint64(c&0xffffff), int(c>>24))
 	}
-	return dst
+	e.pos, e.acc, e.free = pos, acc, free
 }
 
-// emit codes value v as its size category (with run in the high nibble)
-// followed by its magnitude bits (T.81 F.1.2.1.1, F.1.2.2.1).
-func (e *Encoder) emit(dst []byte, tab *[256]uint32, run uint32, v int32) []byte {
-	a := v
-	if v < 0 {
-		a = -v
-		v-- // ones' complement of the magnitude in the low bits
-	}
-	size := uint(bits.Len32(uint32(a)))
-	c := tab[run|uint32(size)]
-	n := uint(c >> 24)
-	return e.put(dst, (c&0xffffff)<<size|uint32(v)&(1<<size-1), n+size)
+// magnitude returns the code of v's size category (with run in the high
+// nibble) followed by v's magnitude bits, and its length in bits (T.81
+// F.1.2.1.1, F.1.2.2.1): the low size bits of v, minus one if negative.
+func magnitude(tab *[256]uint32, run uint8, v int32) (uint64, int) {
+	sg := v >> 31
+	size := uint(bits.Len32(uint32((v ^ sg) - sg)))
+	c := tab[run|uint8(size)]
+	return uint64(c&0xffffff)<<size | uint64(uint32(v+sg))&(1<<size-1), int(c>>24) + int(size)
 }
 
-// put appends the n low bits of b (n <= 32) to the entropy-coded data,
-// stuffing a zero byte after every 0xFF (T.81 F.1.2.3).
-func (e *Encoder) put(dst []byte, b uint32, n uint) []byte {
-	e.acc = e.acc<<n | uint64(b)
-	e.nbits += n
-	if e.nbits < 32 {
-		return dst
+// put appends the n low bits of b to acc; when it holds 64 bits, they go to
+// buf[pos:].
+func put(buf []byte, pos int, acc uint64, free int, b uint64, n int) (uint64, int, int) {
+	free -= n
+	if free >= 0 {
+		return acc<<uint(n) | b, free, pos
 	}
-	e.nbits -= 32
-	w := uint32(e.acc >> e.nbits)
-	// No 0xFF byte in w: no byte of ^w is zero.
-	if (^w-0x01010101)&w&0x80808080 == 0 {
-		return append(dst, byte(w>>24), byte(w>>16), byte(w>>8), byte(w))
-	}
-	for s := 24; s >= 0; s -= 8 {
-		c := byte(w >> s)
-		dst = append(dst, c)
-		if c == 0xff {
-			dst = append(dst, 0)
-		}
-	}
-	return dst
+	pos = writeWord(buf, pos, acc<<uint(n+free)|b>>uint(-free))
+	// The high bits of b already written leave acc as later bits come in.
+	return b, free + 64, pos
 }
 
-// flush writes the remaining bits, padded with ones to a byte (T.81 F.1.2.3).
-func (e *Encoder) flush(dst []byte) []byte {
-	for e.nbits >= 8 {
-		e.nbits -= 8
-		c := byte(e.acc >> e.nbits)
-		dst = append(dst, c)
+// writeWord writes w big-endian to buf[pos:], stuffing a zero byte after
+// every 0xFF (T.81 F.1.2.3), and returns the new position.
+func writeWord(buf []byte, pos int, w uint64) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// No byte of w is 0xFF exactly when no byte of ^w is zero.
+	if (^w-ones)&w&highs == 0 {
+		binary.BigEndian.PutUint64(buf[pos:], w)
+		return pos + 8
+	}
+	for s := 56; s >= 0; s -= 8 {
+		c := byte(w >> uint(s))
+		buf[pos] = c
+		pos++
 		if c == 0xff {
-			dst = append(dst, 0)
+			buf[pos] = 0
+			pos++
 		}
 	}
-	if e.nbits > 0 {
-		pad := 8 - e.nbits
-		c := byte(e.acc<<pad) | byte(1<<pad-1)
-		dst = append(dst, c)
+	return pos
+}
+
+// flush writes the pending bits, padded with ones to a byte (T.81 F.1.2.3).
+func (e *Encoder) flush() {
+	n := 64 - e.free
+	acc := e.acc << uint(e.free) // pending bits at the top
+	if pad := -n & 7; pad != 0 {
+		acc |= 1<<uint(e.free) - 1
+		n += pad
+	}
+	for ; n > 0; n -= 8 {
+		c := byte(acc >> 56)
+		acc <<= 8
+		e.buf[e.pos] = c
+		e.pos++
 		if c == 0xff {
-			dst = append(dst, 0)
+			e.buf[e.pos] = 0
+			e.pos++
 		}
 	}
-	e.acc, e.nbits = 0, 0
-	return dst
+	e.acc, e.free = 0, 64
 }
 
 // header appends SOI, JFIF APP0, DQT, SOF0, DHT and SOS.
