@@ -27,10 +27,9 @@ var ErrUnsupported = errors.New("jpeg: only 4:2:0 YCbCr pictures of 1..65535 pix
 type Encoder struct {
 	out     []byte
 	quality int
-	// recip[t][i][k] is 2^recipShift / divisor of the coefficient in row k,
-	// column i of table t (transposed, the order the column pass makes
-	// them), the divisor folding in the DCT's scale factors.
-	recip [2][8][8]int32
+	// recip[t][z] is 2^recipShift / divisor of coefficient z (zigzag order)
+	// of table t, the divisor folding in the DCT's scale factors.
+	recip [2][64]int32
 	// dqt holds the quantization tables as written, in zigzag order.
 	dqt  [2][64]uint8
 	blk  [8][8]int32 // row-transformed block
@@ -100,7 +99,7 @@ func (e *Encoder) setQuality(q int) {
 			v = min(max(v, 1), 255)
 			u, w := i>>3, i&7
 			div := float64(v) * aan[u] * aan[w] * 8 * float64(int(1)<<inBits)
-			e.recip[t][w][u] = int32(float64(int64(1)<<recipShift)/div + 0.5)
+			e.recip[t][unzig[i]] = int32(float64(int64(1)<<recipShift)/div + 0.5)
 		}
 		for z := range 64 {
 			e.dqt[t][z] = uint8(min(max((int(baseQuant[t][zigzag[z]])*scale+50)/100, 1), 255))
@@ -176,7 +175,8 @@ func (e *Encoder) block(p []byte, stride, x, y, w, h, t int, dc *int32) {
 		p, off, stride = e.edge[:], 0, 8
 	}
 	rowDCT(&e.blk, p, off, stride)
-	nz := colDCT(&e.blk, &e.recip[t], &e.q)
+	colDCT(&e.blk)
+	nz := quantize(&e.blk, &e.recip[t], &e.q)
 	e.code(nz, dc, &huffCode[2*t], &huffCode[2*t+1])
 }
 
@@ -235,24 +235,11 @@ func rowDCT(blk *[8][8]int32, p []byte, off, stride int) {
 	}
 }
 
-// unzigT[i][k] is the zigzag position of the coefficient in row k, column
-// i: where the column pass stores it.
-var unzigT = func() (u [8][8]uint8) {
-	for z, n := range zigzag {
-		u[n&7][n>>3] = uint8(z)
-	}
-	return u
-}()
-
-// colDCT transforms the columns of blk like rowDCT its rows, quantizes
-// each coefficient with the reciprocals rc and stores it at its zigzag
-// position in q. Bit z of the result is set when q[z] is not zero.
-func colDCT(blk *[8][8]int32, rc *[8][8]int32, q *[64]int32) uint64 {
-	var nz uint64
+// colDCT transforms the columns of blk in place like rowDCT its rows.
+func colDCT(blk *[8][8]int32) {
 	for i := range 8 {
 		d0, d1, d2, d3 := int(blk[0][i]), int(blk[1][i]), int(blk[2][i]), int(blk[3][i])
 		d4, d5, d6, d7 := int(blk[4][i]), int(blk[5][i]), int(blk[6][i]), int(blk[7][i])
-		r, u := &rc[i], &unzigT[i]
 		t0, t7 := d0+d7, d0-d7
 		t1, t6 := d1+d6, d1-d6
 		t2, t5 := d2+d5, d2-d5
@@ -260,11 +247,11 @@ func colDCT(blk *[8][8]int32, rc *[8][8]int32, q *[64]int32) uint64 {
 
 		t10, t13 := t0+t3, t0-t3
 		t11, t12 := t1+t2, t1-t2
-		nz |= quant(q, t10+t11, r[0], u[0])
-		nz |= quant(q, t10-t11, r[4], u[4])
+		blk[0][i] = int32(t10 + t11)
+		blk[4][i] = int32(t10 - t11)
 		z1 := (t12 + t13) * c0707 >> constBits
-		nz |= quant(q, t13+z1, r[2], u[2])
-		nz |= quant(q, t13-z1, r[6], u[6])
+		blk[2][i] = int32(t13 + z1)
+		blk[6][i] = int32(t13 - z1)
 
 		t10 = t4 + t5
 		t11 = t5 + t6
@@ -274,26 +261,100 @@ func colDCT(blk *[8][8]int32, rc *[8][8]int32, q *[64]int32) uint64 {
 		z4 := t12*c1306>>constBits + z5
 		z3 := t11 * c0707 >> constBits
 		z11, z13 := t7+z3, t7-z3
-		nz |= quant(q, z13+z2, r[5], u[5])
-		nz |= quant(q, z13-z2, r[3], u[3])
-		nz |= quant(q, z11+z4, r[1], u[1])
-		nz |= quant(q, z11-z4, r[7], u[7])
+		blk[5][i] = int32(z13 + z2)
+		blk[3][i] = int32(z13 - z2)
+		blk[1][i] = int32(z11 + z4)
+		blk[7][i] = int32(z11 - z4)
 	}
+}
+
+// quantize divides the coefficients of b by the quantizer (multiplying by
+// the reciprocals rc, in zigzag order) into q in zigzag order (T.81 A.3.6).
+// Bit z of the result is set when q[z] is not zero. Unrolled so that every
+// index and shift is a constant.
+func quantize(b *[8][8]int32, rc *[64]int32, q *[64]int32) uint64 {
+	var nz uint64
+	nz |= quant(&q[0], b[0][0], rc[0]) << 0
+	nz |= quant(&q[1], b[0][1], rc[1]) << 1
+	nz |= quant(&q[2], b[1][0], rc[2]) << 2
+	nz |= quant(&q[3], b[2][0], rc[3]) << 3
+	nz |= quant(&q[4], b[1][1], rc[4]) << 4
+	nz |= quant(&q[5], b[0][2], rc[5]) << 5
+	nz |= quant(&q[6], b[0][3], rc[6]) << 6
+	nz |= quant(&q[7], b[1][2], rc[7]) << 7
+	nz |= quant(&q[8], b[2][1], rc[8]) << 8
+	nz |= quant(&q[9], b[3][0], rc[9]) << 9
+	nz |= quant(&q[10], b[4][0], rc[10]) << 10
+	nz |= quant(&q[11], b[3][1], rc[11]) << 11
+	nz |= quant(&q[12], b[2][2], rc[12]) << 12
+	nz |= quant(&q[13], b[1][3], rc[13]) << 13
+	nz |= quant(&q[14], b[0][4], rc[14]) << 14
+	nz |= quant(&q[15], b[0][5], rc[15]) << 15
+	nz |= quant(&q[16], b[1][4], rc[16]) << 16
+	nz |= quant(&q[17], b[2][3], rc[17]) << 17
+	nz |= quant(&q[18], b[3][2], rc[18]) << 18
+	nz |= quant(&q[19], b[4][1], rc[19]) << 19
+	nz |= quant(&q[20], b[5][0], rc[20]) << 20
+	nz |= quant(&q[21], b[6][0], rc[21]) << 21
+	nz |= quant(&q[22], b[5][1], rc[22]) << 22
+	nz |= quant(&q[23], b[4][2], rc[23]) << 23
+	nz |= quant(&q[24], b[3][3], rc[24]) << 24
+	nz |= quant(&q[25], b[2][4], rc[25]) << 25
+	nz |= quant(&q[26], b[1][5], rc[26]) << 26
+	nz |= quant(&q[27], b[0][6], rc[27]) << 27
+	nz |= quant(&q[28], b[0][7], rc[28]) << 28
+	nz |= quant(&q[29], b[1][6], rc[29]) << 29
+	nz |= quant(&q[30], b[2][5], rc[30]) << 30
+	nz |= quant(&q[31], b[3][4], rc[31]) << 31
+	nz |= quant(&q[32], b[4][3], rc[32]) << 32
+	nz |= quant(&q[33], b[5][2], rc[33]) << 33
+	nz |= quant(&q[34], b[6][1], rc[34]) << 34
+	nz |= quant(&q[35], b[7][0], rc[35]) << 35
+	nz |= quant(&q[36], b[7][1], rc[36]) << 36
+	nz |= quant(&q[37], b[6][2], rc[37]) << 37
+	nz |= quant(&q[38], b[5][3], rc[38]) << 38
+	nz |= quant(&q[39], b[4][4], rc[39]) << 39
+	nz |= quant(&q[40], b[3][5], rc[40]) << 40
+	nz |= quant(&q[41], b[2][6], rc[41]) << 41
+	nz |= quant(&q[42], b[1][7], rc[42]) << 42
+	nz |= quant(&q[43], b[2][7], rc[43]) << 43
+	nz |= quant(&q[44], b[3][6], rc[44]) << 44
+	nz |= quant(&q[45], b[4][5], rc[45]) << 45
+	nz |= quant(&q[46], b[5][4], rc[46]) << 46
+	nz |= quant(&q[47], b[6][3], rc[47]) << 47
+	nz |= quant(&q[48], b[7][2], rc[48]) << 48
+	nz |= quant(&q[49], b[7][3], rc[49]) << 49
+	nz |= quant(&q[50], b[6][4], rc[50]) << 50
+	nz |= quant(&q[51], b[5][5], rc[51]) << 51
+	nz |= quant(&q[52], b[4][6], rc[52]) << 52
+	nz |= quant(&q[53], b[3][7], rc[53]) << 53
+	nz |= quant(&q[54], b[4][7], rc[54]) << 54
+	nz |= quant(&q[55], b[5][6], rc[55]) << 55
+	nz |= quant(&q[56], b[6][5], rc[56]) << 56
+	nz |= quant(&q[57], b[7][4], rc[57]) << 57
+	nz |= quant(&q[58], b[7][5], rc[58]) << 58
+	nz |= quant(&q[59], b[6][6], rc[59]) << 59
+	nz |= quant(&q[60], b[5][7], rc[60]) << 60
+	nz |= quant(&q[61], b[6][7], rc[61]) << 61
+	nz |= quant(&q[62], b[7][6], rc[62]) << 62
+	nz |= quant(&q[63], b[7][7], rc[63]) << 63
 	return nz
 }
 
 // quant stores v times the reciprocal r, rounded half away from zero, at
-// q[z] and returns bit z set if that is not zero. For negative v,
+// *q and returns 1 if that is not zero. For negative v,
 // floor((v*r + half - 1) / 2^recipShift) is -round(-v*r / 2^recipShift),
 // so the sign costs one addition.
-func quant(q *[64]int32, v int, r int32, z uint8) uint64 {
-	x := (v*int(r) + 1<<(recipShift-1) + v>>63) >> recipShift
-	q[z&63] = int32(x)
-	return uint64(x|-x) >> 63 << (z & 63)
+func quant(q *int32, v, r int32) uint64 {
+	x := (int(v)*int(r) + 1<<(recipShift-1) + int(v>>31)) >> recipShift
+	*q = int32(x)
+	return uint64(x|-x) >> 63
 }
 
 // code writes the Huffman codes of e.q, whose nonzero coefficients are the
-// set bits of nz, with DC table dcT and AC table acT (T.81 F.1.2).
+// set bits of nz, with DC table dcT and AC table acT (T.81 F.1.2). The
+// common case of put is written out here: put itself is too big for the
+// compiler to inline.
 func (e *Encoder) code(nz uint64, dc *int32, dcT, acT *[256]uint32) {
 	buf, pos, acc, free := e.buf, e.pos, e.acc, e.free
 	q := &e.q
@@ -301,7 +362,12 @@ func (e *Encoder) code(nz uint64, dc *int32, dcT, acT *[256]uint32) {
 	diff := q[0] - *dc
 	*dc = q[0]
 	c, n := magnitude(dcT, 0, diff)
-	acc, free, pos = put(buf, pos, acc, free, c, n)
+	if free -= n; free >= 0 {
+		acc = acc<<uint(n) | c
+	} else {
+		pos = writeWord(buf, pos, acc<<uint(n+free)|c>>uint(-free))
+		acc, free = c, free+64
+	}
 
 	// Each set bit of ac is a nonzero coefficient; the zeros below it are
 	// its run (F.1.2.2).
@@ -315,7 +381,12 @@ func (e *Encoder) code(nz uint64, dc *int32, dcT, acT *[256]uint32) {
 			acc, free, pos = put(buf, pos, acc, free, uint64(c&0xffffff), int(c>>24))
 		}
 		c, n := magnitude(acT, uint8(run)<<4, q[z&63])
-		acc, free, pos = put(buf, pos, acc, free, c, n)
+		if free -= n; free >= 0 {
+			acc = acc<<uint(n) | c
+		} else {
+			pos = writeWord(buf, pos, acc<<uint(n+free)|c>>uint(-free))
+			acc, free = c, free+64
+		}
 		z++
 	}
 	if z < 64 {
@@ -336,19 +407,22 @@ func magnitude(tab *[256]uint32, run uint8, v int32) (uint64, int) {
 }
 
 // put appends the n low bits of b to acc; when it holds 64 bits, they go to
-// buf[pos:].
+// buf[pos:]. The high bits of b already written leave acc as later bits
+// come in.
 func put(buf []byte, pos int, acc uint64, free int, b uint64, n int) (uint64, int, int) {
 	free -= n
 	if free >= 0 {
 		return acc<<uint(n) | b, free, pos
 	}
 	pos = writeWord(buf, pos, acc<<uint(n+free)|b>>uint(-free))
-	// The high bits of b already written leave acc as later bits come in.
 	return b, free + 64, pos
 }
 
 // writeWord writes w big-endian to buf[pos:], stuffing a zero byte after
-// every 0xFF (T.81 F.1.2.3), and returns the new position.
+// every 0xFF (T.81 F.1.2.3), and returns the new position. Not inlined, so
+// that put is.
+//
+//go:noinline
 func writeWord(buf []byte, pos int, w uint64) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	// No byte of w is 0xFF exactly when no byte of ^w is zero.

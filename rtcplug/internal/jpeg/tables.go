@@ -104,3 +104,11 @@ func acSyms(head []uint8, ef uint8) []uint8 {
 	}
 	return out
 }
+
+// unzig[i] is the zigzag position of the coefficient of natural-order index i.
+var unzig = func() (u [64]uint8) {
+	for z, i := range zigzag {
+		u[i] = uint8(z)
+	}
+	return u
+}()
