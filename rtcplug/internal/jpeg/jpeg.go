@@ -356,7 +356,7 @@ func quant(q *int32, v, r int32) uint64 {
 // common case of put is written out here: put itself is too big for the
 // compiler to inline.
 func (e *Encoder) code(nz uint64, dc *int32, dcT, acT *[256]uint32) {
-	buf, pos, acc, free := e.buf, e.pos, e.acc, e.free
+	acc, free := e.acc, e.free
 	q := &e.q
 
 	diff := q[0] - *dc
@@ -365,35 +365,40 @@ func (e *Encoder) code(nz uint64, dc *int32, dcT, acT *[256]uint32) {
 	if free -= n; free >= 0 {
 		acc = acc<<uint(n) | c
 	} else {
-		pos = writeWord(buf, pos, acc<<uint(n+free)|c>>uint(-free))
+		e.writeWord(acc<<uint(n+free) | c>>uint(-free))
 		acc, free = c, free+64
 	}
 
 	// Each set bit of ac is a nonzero coefficient; the zeros below it are
-	// its run (F.1.2.2).
+	// its run (F.1.2.2). A run over 15 is preceded by up to three ZRL codes
+	// of at most 11 bits each, written with the coefficient's code in one
+	// put (at most 59 bits).
 	ac, z := nz>>1, 1
 	for ac != 0 {
 		run := bits.TrailingZeros64(ac)
 		ac >>= uint(run) + 1
 		z += run
-		for ; run > 15; run -= 16 {
-			c := acT[0xf0] // ZRL
-			acc, free, pos = put(buf, pos, acc, free, uint64(c&0xffffff), int(c>>24))
+		c, n := magnitude(acT, uint8(run&15)<<4, q[z&63])
+		if run > 15 {
+			zrl := acT[0xf0]
+			for ; run > 15; run -= 16 {
+				c |= uint64(zrl&0xffffff) << uint(n)
+				n += int(zrl >> 24)
+			}
 		}
-		c, n := magnitude(acT, uint8(run)<<4, q[z&63])
 		if free -= n; free >= 0 {
 			acc = acc<<uint(n) | c
 		} else {
-			pos = writeWord(buf, pos, acc<<uint(n+free)|c>>uint(-free))
+			e.writeWord(acc<<uint(n+free) | c>>uint(-free))
 			acc, free = c, free+64
 		}
 		z++
 	}
 	if z < 64 {
 		c := acT[0x00] // EOB
-		acc, free, pos = put(buf, pos, acc, free, uint64(c&0xffffff), int(c>>24))
+		acc, free = e.put(acc, free, uint64(c&0xffffff), int(c>>24))
 	}
-	e.pos, e.acc, e.free = pos, acc, free
+	e.acc, e.free = acc, free
 }
 
 // magnitude returns the code of v's size category (with run in the high
@@ -409,26 +414,27 @@ func magnitude(tab *[256]uint32, run uint8, v int32) (uint64, int) {
 // put appends the n low bits of b to acc; when it holds 64 bits, they go to
 // buf[pos:]. The high bits of b already written leave acc as later bits
 // come in.
-func put(buf []byte, pos int, acc uint64, free int, b uint64, n int) (uint64, int, int) {
+func (e *Encoder) put(acc uint64, free int, b uint64, n int) (uint64, int) {
 	free -= n
 	if free >= 0 {
-		return acc<<uint(n) | b, free, pos
+		return acc<<uint(n) | b, free
 	}
-	pos = writeWord(buf, pos, acc<<uint(n+free)|b>>uint(-free))
-	return b, free + 64, pos
+	e.writeWord(acc<<uint(n+free) | b>>uint(-free))
+	return b, free + 64
 }
 
-// writeWord writes w big-endian to buf[pos:], stuffing a zero byte after
-// every 0xFF (T.81 F.1.2.3), and returns the new position. Not inlined, so
-// that put is.
+// writeWord writes w big-endian to e.buf, stuffing a zero byte after every
+// 0xFF (T.81 F.1.2.3).
 //
 //go:noinline
-func writeWord(buf []byte, pos int, w uint64) int {
+func (e *Encoder) writeWord(w uint64) {
+	buf, pos := e.buf, e.pos
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	// No byte of w is 0xFF exactly when no byte of ^w is zero.
 	if (^w-ones)&w&highs == 0 {
 		binary.BigEndian.PutUint64(buf[pos:], w)
-		return pos + 8
+		e.pos = pos + 8
+		return
 	}
 	for s := 56; s >= 0; s -= 8 {
 		c := byte(w >> uint(s))
@@ -439,7 +445,7 @@ func writeWord(buf []byte, pos int, w uint64) int {
 			pos++
 		}
 	}
-	return pos
+	e.pos = pos
 }
 
 // flush writes the pending bits, padded with ones to a byte (T.81 F.1.2.3).
