@@ -29,12 +29,12 @@ type Encoder struct {
 	quality int
 	// recip[t][z] is 2^recipShift / divisor of coefficient z (zigzag order)
 	// of table t, the divisor folding in the DCT's scale factors.
-	recip [2][64]int32
+	recip [2][64]int
 	// dqt holds the quantization tables as written, in zigzag order.
 	dqt  [2][64]uint8
-	blk  [8][8]int32 // row-transformed block
-	q    [64]int32   // quantized coefficients, zigzag order
-	edge [64]byte    // a block past the picture's edge, edges repeated
+	blk  [8][8]int // the block being transformed
+	q    [64]int32 // quantized coefficients, zigzag order
+	edge [64]byte  // a block past the picture's edge, edges repeated
 	// Entropy coder: bits go into acc (its low 64-free bits are pending)
 	// and leave eight bytes at a time to buf[pos:].
 	buf  []byte
@@ -99,7 +99,7 @@ func (e *Encoder) setQuality(q int) {
 			v = min(max(v, 1), 255)
 			u, w := i>>3, i&7
 			div := float64(v) * aan[u] * aan[w] * 8 * float64(int(1)<<inBits)
-			e.recip[t][unzig[i]] = int32(float64(int64(1)<<recipShift)/div + 0.5)
+			e.recip[t][unzig[i]] = int(float64(int64(1)<<recipShift)/div + 0.5)
 		}
 		for z := range 64 {
 			e.dqt[t][z] = uint8(min(max((int(baseQuant[t][zigzag[z]])*scale+50)/100, 1), 255))
@@ -200,13 +200,13 @@ const levelShift = 8 * 128 << inBits
 // rowDCT is the AAN forward DCT (Arai, Agui, Nakajima 1988) of the rows of
 // the 8x8 block at p[off:] into blk, unnormalized: output k is scaled by
 // aan[k], corrected in the quantizer.
-func rowDCT(blk *[8][8]int32, p []byte, off, stride int) {
+func rowDCT(blk *[8][8]int, p []byte, off, stride int) {
 	for j := range 8 {
 		r := p[off : off+8 : off+8]
 		off += stride
 		d := &blk[j]
-		x0, x1, x2, x3 := int(r[0])<<inBits, int(r[1])<<inBits, int(r[2])<<inBits, int(r[3])<<inBits
-		x4, x5, x6, x7 := int(r[4])<<inBits, int(r[5])<<inBits, int(r[6])<<inBits, int(r[7])<<inBits
+		x0, x1, x2, x3 := int(r[0]), int(r[1]), int(r[2]), int(r[3])
+		x4, x5, x6, x7 := int(r[4]), int(r[5]), int(r[6]), int(r[7])
 		t0, t7 := x0+x7, x0-x7
 		t1, t6 := x1+x6, x1-x6
 		t2, t5 := x2+x5, x2-x5
@@ -214,32 +214,39 @@ func rowDCT(blk *[8][8]int32, p []byte, off, stride int) {
 
 		t10, t13 := t0+t3, t0-t3
 		t11, t12 := t1+t2, t1-t2
-		d[0] = int32(t10 + t11 - levelShift)
-		d[4] = int32(t10 - t11)
-		z1 := (t12 + t13) * c0707 >> constBits
-		d[2] = int32(t13 + z1)
-		d[6] = int32(t13 - z1)
+		d[0] = (t10+t11)<<inBits - levelShift
+		d[4] = (t10 - t11) << inBits
+		z1 := (t12 + t13) * c0707 >> rowBits
+		t13 <<= inBits
+		d[2] = t13 + z1
+		d[6] = t13 - z1
 
 		t10 = t4 + t5
 		t11 = t5 + t6
 		t12 = t6 + t7
-		z5 := (t10 - t12) * c0382 >> constBits
-		z2 := t10*c0541>>constBits + z5
-		z4 := t12*c1306>>constBits + z5
-		z3 := t11 * c0707 >> constBits
+		z5 := (t10 - t12) * c0382 >> rowBits
+		z2 := t10*c0541>>rowBits + z5
+		z4 := t12*c1306>>rowBits + z5
+		z3 := t11 * c0707 >> rowBits
+		t7 <<= inBits
 		z11, z13 := t7+z3, t7-z3
-		d[5] = int32(z13 + z2)
-		d[3] = int32(z13 - z2)
-		d[1] = int32(z11 + z4)
-		d[7] = int32(z11 - z4)
+		d[5] = z13 + z2
+		d[3] = z13 - z2
+		d[1] = z11 + z4
+		d[7] = z11 - z4
 	}
 }
 
+// rowBits: the rows work on unscaled samples and scale their sums by
+// 2^inBits at the end; a product (x<<inBits)*c>>constBits is exactly
+// x*c>>rowBits.
+const rowBits = constBits - inBits
+
 // colDCT transforms the columns of blk in place like rowDCT its rows.
-func colDCT(blk *[8][8]int32) {
+func colDCT(blk *[8][8]int) {
 	for i := range 8 {
-		d0, d1, d2, d3 := int(blk[0][i]), int(blk[1][i]), int(blk[2][i]), int(blk[3][i])
-		d4, d5, d6, d7 := int(blk[4][i]), int(blk[5][i]), int(blk[6][i]), int(blk[7][i])
+		d0, d1, d2, d3 := blk[0][i], blk[1][i], blk[2][i], blk[3][i]
+		d4, d5, d6, d7 := blk[4][i], blk[5][i], blk[6][i], blk[7][i]
 		t0, t7 := d0+d7, d0-d7
 		t1, t6 := d1+d6, d1-d6
 		t2, t5 := d2+d5, d2-d5
@@ -247,11 +254,11 @@ func colDCT(blk *[8][8]int32) {
 
 		t10, t13 := t0+t3, t0-t3
 		t11, t12 := t1+t2, t1-t2
-		blk[0][i] = int32(t10 + t11)
-		blk[4][i] = int32(t10 - t11)
+		blk[0][i] = t10 + t11
+		blk[4][i] = t10 - t11
 		z1 := (t12 + t13) * c0707 >> constBits
-		blk[2][i] = int32(t13 + z1)
-		blk[6][i] = int32(t13 - z1)
+		blk[2][i] = t13 + z1
+		blk[6][i] = t13 - z1
 
 		t10 = t4 + t5
 		t11 = t5 + t6
@@ -261,83 +268,83 @@ func colDCT(blk *[8][8]int32) {
 		z4 := t12*c1306>>constBits + z5
 		z3 := t11 * c0707 >> constBits
 		z11, z13 := t7+z3, t7-z3
-		blk[5][i] = int32(z13 + z2)
-		blk[3][i] = int32(z13 - z2)
-		blk[1][i] = int32(z11 + z4)
-		blk[7][i] = int32(z11 - z4)
+		blk[5][i] = z13 + z2
+		blk[3][i] = z13 - z2
+		blk[1][i] = z11 + z4
+		blk[7][i] = z11 - z4
 	}
 }
 
 // quantize divides the coefficients of b by the quantizer (multiplying by
 // the reciprocals rc, in zigzag order) into q in zigzag order (T.81 A.3.6).
 // Bit z of the result is set when q[z] is not zero. Unrolled so that every
-// index and shift is a constant.
-func quantize(b *[8][8]int32, rc *[64]int32, q *[64]int32) uint64 {
+// index is a constant.
+func quantize(b *[8][8]int, rc *[64]int, q *[64]int32) uint64 {
 	var nz uint64
-	nz |= quant(&q[0], b[0][0], rc[0]) << 0
-	nz |= quant(&q[1], b[0][1], rc[1]) << 1
-	nz |= quant(&q[2], b[1][0], rc[2]) << 2
-	nz |= quant(&q[3], b[2][0], rc[3]) << 3
-	nz |= quant(&q[4], b[1][1], rc[4]) << 4
-	nz |= quant(&q[5], b[0][2], rc[5]) << 5
-	nz |= quant(&q[6], b[0][3], rc[6]) << 6
-	nz |= quant(&q[7], b[1][2], rc[7]) << 7
-	nz |= quant(&q[8], b[2][1], rc[8]) << 8
-	nz |= quant(&q[9], b[3][0], rc[9]) << 9
-	nz |= quant(&q[10], b[4][0], rc[10]) << 10
-	nz |= quant(&q[11], b[3][1], rc[11]) << 11
-	nz |= quant(&q[12], b[2][2], rc[12]) << 12
-	nz |= quant(&q[13], b[1][3], rc[13]) << 13
-	nz |= quant(&q[14], b[0][4], rc[14]) << 14
-	nz |= quant(&q[15], b[0][5], rc[15]) << 15
-	nz |= quant(&q[16], b[1][4], rc[16]) << 16
-	nz |= quant(&q[17], b[2][3], rc[17]) << 17
-	nz |= quant(&q[18], b[3][2], rc[18]) << 18
-	nz |= quant(&q[19], b[4][1], rc[19]) << 19
-	nz |= quant(&q[20], b[5][0], rc[20]) << 20
-	nz |= quant(&q[21], b[6][0], rc[21]) << 21
-	nz |= quant(&q[22], b[5][1], rc[22]) << 22
-	nz |= quant(&q[23], b[4][2], rc[23]) << 23
-	nz |= quant(&q[24], b[3][3], rc[24]) << 24
-	nz |= quant(&q[25], b[2][4], rc[25]) << 25
-	nz |= quant(&q[26], b[1][5], rc[26]) << 26
-	nz |= quant(&q[27], b[0][6], rc[27]) << 27
-	nz |= quant(&q[28], b[0][7], rc[28]) << 28
-	nz |= quant(&q[29], b[1][6], rc[29]) << 29
-	nz |= quant(&q[30], b[2][5], rc[30]) << 30
-	nz |= quant(&q[31], b[3][4], rc[31]) << 31
-	nz |= quant(&q[32], b[4][3], rc[32]) << 32
-	nz |= quant(&q[33], b[5][2], rc[33]) << 33
-	nz |= quant(&q[34], b[6][1], rc[34]) << 34
-	nz |= quant(&q[35], b[7][0], rc[35]) << 35
-	nz |= quant(&q[36], b[7][1], rc[36]) << 36
-	nz |= quant(&q[37], b[6][2], rc[37]) << 37
-	nz |= quant(&q[38], b[5][3], rc[38]) << 38
-	nz |= quant(&q[39], b[4][4], rc[39]) << 39
-	nz |= quant(&q[40], b[3][5], rc[40]) << 40
-	nz |= quant(&q[41], b[2][6], rc[41]) << 41
-	nz |= quant(&q[42], b[1][7], rc[42]) << 42
-	nz |= quant(&q[43], b[2][7], rc[43]) << 43
-	nz |= quant(&q[44], b[3][6], rc[44]) << 44
-	nz |= quant(&q[45], b[4][5], rc[45]) << 45
-	nz |= quant(&q[46], b[5][4], rc[46]) << 46
-	nz |= quant(&q[47], b[6][3], rc[47]) << 47
-	nz |= quant(&q[48], b[7][2], rc[48]) << 48
-	nz |= quant(&q[49], b[7][3], rc[49]) << 49
-	nz |= quant(&q[50], b[6][4], rc[50]) << 50
-	nz |= quant(&q[51], b[5][5], rc[51]) << 51
-	nz |= quant(&q[52], b[4][6], rc[52]) << 52
-	nz |= quant(&q[53], b[3][7], rc[53]) << 53
-	nz |= quant(&q[54], b[4][7], rc[54]) << 54
-	nz |= quant(&q[55], b[5][6], rc[55]) << 55
-	nz |= quant(&q[56], b[6][5], rc[56]) << 56
-	nz |= quant(&q[57], b[7][4], rc[57]) << 57
-	nz |= quant(&q[58], b[7][5], rc[58]) << 58
-	nz |= quant(&q[59], b[6][6], rc[59]) << 59
-	nz |= quant(&q[60], b[5][7], rc[60]) << 60
-	nz |= quant(&q[61], b[6][7], rc[61]) << 61
-	nz |= quant(&q[62], b[7][6], rc[62]) << 62
-	nz |= quant(&q[63], b[7][7], rc[63]) << 63
+	nz = nz<<1 | quant(&q[63], b[7][7], rc[63])
+	nz = nz<<1 | quant(&q[62], b[7][6], rc[62])
+	nz = nz<<1 | quant(&q[61], b[6][7], rc[61])
+	nz = nz<<1 | quant(&q[60], b[5][7], rc[60])
+	nz = nz<<1 | quant(&q[59], b[6][6], rc[59])
+	nz = nz<<1 | quant(&q[58], b[7][5], rc[58])
+	nz = nz<<1 | quant(&q[57], b[7][4], rc[57])
+	nz = nz<<1 | quant(&q[56], b[6][5], rc[56])
+	nz = nz<<1 | quant(&q[55], b[5][6], rc[55])
+	nz = nz<<1 | quant(&q[54], b[4][7], rc[54])
+	nz = nz<<1 | quant(&q[53], b[3][7], rc[53])
+	nz = nz<<1 | quant(&q[52], b[4][6], rc[52])
+	nz = nz<<1 | quant(&q[51], b[5][5], rc[51])
+	nz = nz<<1 | quant(&q[50], b[6][4], rc[50])
+	nz = nz<<1 | quant(&q[49], b[7][3], rc[49])
+	nz = nz<<1 | quant(&q[48], b[7][2], rc[48])
+	nz = nz<<1 | quant(&q[47], b[6][3], rc[47])
+	nz = nz<<1 | quant(&q[46], b[5][4], rc[46])
+	nz = nz<<1 | quant(&q[45], b[4][5], rc[45])
+	nz = nz<<1 | quant(&q[44], b[3][6], rc[44])
+	nz = nz<<1 | quant(&q[43], b[2][7], rc[43])
+	nz = nz<<1 | quant(&q[42], b[1][7], rc[42])
+	nz = nz<<1 | quant(&q[41], b[2][6], rc[41])
+	nz = nz<<1 | quant(&q[40], b[3][5], rc[40])
+	nz = nz<<1 | quant(&q[39], b[4][4], rc[39])
+	nz = nz<<1 | quant(&q[38], b[5][3], rc[38])
+	nz = nz<<1 | quant(&q[37], b[6][2], rc[37])
+	nz = nz<<1 | quant(&q[36], b[7][1], rc[36])
+	nz = nz<<1 | quant(&q[35], b[7][0], rc[35])
+	nz = nz<<1 | quant(&q[34], b[6][1], rc[34])
+	nz = nz<<1 | quant(&q[33], b[5][2], rc[33])
+	nz = nz<<1 | quant(&q[32], b[4][3], rc[32])
+	nz = nz<<1 | quant(&q[31], b[3][4], rc[31])
+	nz = nz<<1 | quant(&q[30], b[2][5], rc[30])
+	nz = nz<<1 | quant(&q[29], b[1][6], rc[29])
+	nz = nz<<1 | quant(&q[28], b[0][7], rc[28])
+	nz = nz<<1 | quant(&q[27], b[0][6], rc[27])
+	nz = nz<<1 | quant(&q[26], b[1][5], rc[26])
+	nz = nz<<1 | quant(&q[25], b[2][4], rc[25])
+	nz = nz<<1 | quant(&q[24], b[3][3], rc[24])
+	nz = nz<<1 | quant(&q[23], b[4][2], rc[23])
+	nz = nz<<1 | quant(&q[22], b[5][1], rc[22])
+	nz = nz<<1 | quant(&q[21], b[6][0], rc[21])
+	nz = nz<<1 | quant(&q[20], b[5][0], rc[20])
+	nz = nz<<1 | quant(&q[19], b[4][1], rc[19])
+	nz = nz<<1 | quant(&q[18], b[3][2], rc[18])
+	nz = nz<<1 | quant(&q[17], b[2][3], rc[17])
+	nz = nz<<1 | quant(&q[16], b[1][4], rc[16])
+	nz = nz<<1 | quant(&q[15], b[0][5], rc[15])
+	nz = nz<<1 | quant(&q[14], b[0][4], rc[14])
+	nz = nz<<1 | quant(&q[13], b[1][3], rc[13])
+	nz = nz<<1 | quant(&q[12], b[2][2], rc[12])
+	nz = nz<<1 | quant(&q[11], b[3][1], rc[11])
+	nz = nz<<1 | quant(&q[10], b[4][0], rc[10])
+	nz = nz<<1 | quant(&q[9], b[3][0], rc[9])
+	nz = nz<<1 | quant(&q[8], b[2][1], rc[8])
+	nz = nz<<1 | quant(&q[7], b[1][2], rc[7])
+	nz = nz<<1 | quant(&q[6], b[0][3], rc[6])
+	nz = nz<<1 | quant(&q[5], b[0][2], rc[5])
+	nz = nz<<1 | quant(&q[4], b[1][1], rc[4])
+	nz = nz<<1 | quant(&q[3], b[2][0], rc[3])
+	nz = nz<<1 | quant(&q[2], b[1][0], rc[2])
+	nz = nz<<1 | quant(&q[1], b[0][1], rc[1])
+	nz = nz<<1 | quant(&q[0], b[0][0], rc[0])
 	return nz
 }
 
@@ -345,8 +352,8 @@ func quantize(b *[8][8]int32, rc *[64]int32, q *[64]int32) uint64 {
 // *q and returns 1 if that is not zero. For negative v,
 // floor((v*r + half - 1) / 2^recipShift) is -round(-v*r / 2^recipShift),
 // so the sign costs one addition.
-func quant(q *int32, v, r int32) uint64 {
-	x := (int(v)*int(r) + 1<<(recipShift-1) + int(v>>31)) >> recipShift
+func quant(q *int32, v, r int) uint64 {
+	x := (v*r + 1<<(recipShift-1) + v>>63) >> recipShift
 	*q = int32(x)
 	return uint64(x|-x) >> 63
 }
