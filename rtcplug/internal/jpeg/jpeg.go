@@ -33,7 +33,7 @@ type Encoder struct {
 	// dqt holds the quantization tables as written, in zigzag order.
 	dqt  [2][64]uint8
 	blk  [8][8]int // the block being transformed
-	q    [64]int32 // quantized coefficients, zigzag order
+	q    [64]int   // quantized coefficients, zigzag order
 	edge [64]byte  // a block past the picture's edge, edges repeated
 	// Entropy coder: bits go into acc (its low 64-free bits are pending)
 	// and leave eight bytes at a time to buf[pos:].
@@ -134,7 +134,7 @@ func (e *Encoder) Append(dst []byte, img *image.YCbCr, quality int) ([]byte, err
 	e.setQuality(quality)
 	dst = e.header(dst, wd, ht)
 	e.buf, e.pos, e.acc, e.free = dst[:cap(dst)], len(dst), 0, 64
-	var dcY, dcCb, dcCr int32
+	var dcY, dcCb, dcCr int
 	yp, cb, cr := img.Y[img.YOffset(r.Min.X, r.Min.Y):], img.Cb[img.COffset(r.Min.X, r.Min.Y):], img.Cr[img.COffset(r.Min.X, r.Min.Y):]
 	ys, cs := img.YStride, img.CStride
 	cw, ch := (wd+1)/2, (ht+1)/2
@@ -168,7 +168,7 @@ func (e *Encoder) grow() {
 // block transforms, quantizes and codes the 8x8 block at (x, y) of a w x h
 // plane with table t (0 luma, 1 chroma); dc is the component's DC
 // predictor (T.81 F.1.1.5.1).
-func (e *Encoder) block(p []byte, stride, x, y, w, h, t int, dc *int32) {
+func (e *Encoder) block(p []byte, stride, x, y, w, h, t int, dc *int) {
 	off := y*stride + x
 	if x+8 > w || y+8 > h {
 		e.fillEdge(p, stride, x, y, w, h)
@@ -279,7 +279,7 @@ func colDCT(blk *[8][8]int) {
 // the reciprocals rc, in zigzag order) into q in zigzag order (T.81 A.3.6).
 // Bit z of the result is set when q[z] is not zero. Unrolled so that every
 // index is a constant.
-func quantize(b *[8][8]int, rc *[64]int, q *[64]int32) uint64 {
+func quantize(b *[8][8]int, rc *[64]int, q *[64]int) uint64 {
 	var nz uint64
 	nz = nz<<1 | quant(&q[63], b[7][7], rc[63])
 	nz = nz<<1 | quant(&q[62], b[7][6], rc[62])
@@ -352,9 +352,9 @@ func quantize(b *[8][8]int, rc *[64]int, q *[64]int32) uint64 {
 // *q and returns 1 if that is not zero. For negative v,
 // floor((v*r + half - 1) / 2^recipShift) is -round(-v*r / 2^recipShift),
 // so the sign costs one addition.
-func quant(q *int32, v, r int) uint64 {
+func quant(q *int, v, r int) uint64 {
 	x := (v*r + 1<<(recipShift-1) + v>>63) >> recipShift
-	*q = int32(x)
+	*q = x
 	return uint64(x|-x) >> 63
 }
 
@@ -362,7 +362,7 @@ func quant(q *int32, v, r int) uint64 {
 // set bits of nz, with DC table dcT and AC table acT (T.81 F.1.2). The
 // common case of put is written out here: put itself is too big for the
 // compiler to inline.
-func (e *Encoder) code(nz uint64, dc *int32, dcT, acT *[256]uint32) {
+func (e *Encoder) code(nz uint64, dc *int, dcT, acT *[256]uint32) {
 	acc, free := e.acc, e.free
 	q := &e.q
 
@@ -370,9 +370,9 @@ func (e *Encoder) code(nz uint64, dc *int32, dcT, acT *[256]uint32) {
 	*dc = q[0]
 	c, n := magnitude(dcT, 0, diff)
 	if free -= n; free >= 0 {
-		acc = acc<<uint(n) | c
+		acc = acc<<(uint(n)&63) | c
 	} else {
-		e.writeWord(acc<<uint(n+free) | c>>uint(-free))
+		e.writeWord(acc<<(uint(n+free)&63) | c>>(uint(-free)&63))
 		acc, free = c, free+64
 	}
 
@@ -383,20 +383,20 @@ func (e *Encoder) code(nz uint64, dc *int32, dcT, acT *[256]uint32) {
 	ac, z := nz>>1, 1
 	for ac != 0 {
 		run := bits.TrailingZeros64(ac)
-		ac >>= uint(run) + 1
+		ac >>= (uint(run) + 1) & 63
 		z += run
 		c, n := magnitude(acT, uint8(run&15)<<4, q[z&63])
 		if run > 15 {
 			zrl := acT[0xf0]
 			for ; run > 15; run -= 16 {
-				c |= uint64(zrl&0xffffff) << uint(n)
+				c |= uint64(zrl&0xffffff) << (uint(n) & 63)
 				n += int(zrl >> 24)
 			}
 		}
 		if free -= n; free >= 0 {
-			acc = acc<<uint(n) | c
+			acc = acc<<(uint(n)&63) | c
 		} else {
-			e.writeWord(acc<<uint(n+free) | c>>uint(-free))
+			e.writeWord(acc<<(uint(n+free)&63) | c>>(uint(-free)&63))
 			acc, free = c, free+64
 		}
 		z++
@@ -410,12 +410,14 @@ func (e *Encoder) code(nz uint64, dc *int32, dcT, acT *[256]uint32) {
 
 // magnitude returns the code of v's size category (with run in the high
 // nibble) followed by v's magnitude bits, and its length in bits (T.81
-// F.1.2.1.1, F.1.2.2.1): the low size bits of v, minus one if negative.
-func magnitude(tab *[256]uint32, run uint8, v int32) (uint64, int) {
-	sg := v >> 31
+// F.1.2.1.1, F.1.2.2.1). The magnitude bits are the low size bits of v,
+// minus one if negative: for negative v that is v - 1 + 2^size, so adding
+// (code+1)<<size to v - 1 makes the whole code without a mask.
+func magnitude(tab *[256]uint32, run uint8, v int) (uint64, int) {
+	sg := v >> 63
 	size := uint(bits.Len32(uint32((v ^ sg) - sg)))
 	c := tab[run|uint8(size)]
-	return uint64(c&0xffffff)<<size | uint64(uint32(v+sg))&(1<<size-1), int(c>>24) + int(size)
+	return uint64((int(c&0xffffff)-sg)<<(size&63) + v + sg), int(c>>24) + int(size)
 }
 
 // put appends the n low bits of b to acc; when it holds 64 bits, they go to
