@@ -119,10 +119,11 @@ func (e *Encoder) Encode(w io.Writer, img *image.YCbCr, quality int) error {
 	return err
 }
 
-// mcuMax bounds the bytes one MCU can add: six blocks of at most 1,660
-// bits (a DC code of 11 bits with 11 magnitude bits, 63 AC codes of 16
-// bits with 10), doubled for byte stuffing, plus a word of slack.
-const mcuMax = 6*2*208 + 16
+// mcuMax bounds the bytes one MCU and the final flush can add: six blocks
+// of at most 1,660 bits (a DC code of 11 bits with 11 magnitude bits, 63
+// AC codes of 16 bits with 10) and the 63 bits pending before them, all
+// doubled for byte stuffing, with room to spare.
+const mcuMax = 6*2*208 + 32
 
 // Append appends the JPEG of img to dst.
 func (e *Encoder) Append(dst []byte, img *image.YCbCr, quality int) ([]byte, error) {
@@ -154,8 +155,8 @@ func (e *Encoder) Append(dst []byte, img *image.YCbCr, quality int) ([]byte, err
 		}
 	}
 	e.flush()
-	dst = e.buf[:e.pos]
-	e.buf = nil                         // the caller owns dst now
+	// The caller owns dst now.
+	dst, e.buf = e.buf[:e.pos], nil
 	return append(dst, 0xff, 0xd9), nil // EOI
 }
 

@@ -175,31 +175,154 @@ func TestNoAllocs(t *testing.T) {
 func TestFFmpegReads(t *testing.T) {
 	probe, err := exec.LookPath("ffprobe")
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ffprobe not installed")
+		}
 		t.Skip("ffprobe not installed")
 	}
-	img := decodeVP8(t, vp8.NewDecoder(), keyframes(t, "vp8-1280x720-key.ivf")[0])
-	var e Encoder
-	var buf bytes.Buffer
-	if err := e.Encode(&buf, img, 75); err != nil {
-		t.Fatal(err)
+	ff, err := exec.LookPath("ffmpeg")
+	if err != nil && os.Getenv("CI") != "" {
+		t.Fatal("ffmpeg not installed")
 	}
-	p := filepath.Join(t.TempDir(), "k.jpg")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(probe, "-v", "error", "-show_entries", "stream=codec_name,width,height,pix_fmt,profile",
-		"-of", "compact=p=0:nk=1", p).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe: %v\n%s", err, out)
-	}
-	if got := string(bytes.TrimSpace(out)); got != "mjpeg|Baseline|1280|720|yuvj420p" {
-		t.Fatalf("ffprobe: %q", got)
-	}
-	if ff, err := exec.LookPath("ffmpeg"); err == nil {
-		out, err := exec.Command(ff, "-v", "error", "-xerror", "-i", p, "-f", "null", "-").CombinedOutput()
-		if err != nil || len(bytes.TrimSpace(out)) != 0 {
-			t.Fatalf("ffmpeg decode: %v %s", err, out)
+	hd := decodeVP8(t, vp8.NewDecoder(), keyframes(t, "vp8-1280x720-key.ivf")[0])
+	noisy := decodeVP8(t, vp8.NewDecoder(), keyframes(t, "vp8-640x480-noise-key.ivf")[0])
+	for _, c := range []struct {
+		img  *image.YCbCr
+		q    int
+		want string
+	}{
+		{hd, 75, "mjpeg|Baseline|1280|720|yuvj420p"},
+		{noisy, 100, "mjpeg|Baseline|640|480|yuvj420p"}, // most codes, most stuffing
+		{noisy.SubImage(image.Rect(5, 3, 22, 12)).(*image.YCbCr), 50, "mjpeg|Baseline|17|9|yuvj420p"},
+	} {
+		var e Encoder
+		var buf bytes.Buffer
+		if err := e.Encode(&buf, c.img, c.q); err != nil {
+			t.Fatal(err)
 		}
+		p := filepath.Join(t.TempDir(), "k.jpg")
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(probe, "-v", "error", "-show_entries", "stream=codec_name,width,height,pix_fmt,profile",
+			"-of", "compact=p=0:nk=1", p).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ffprobe: %v\n%s", err, out)
+		}
+		if got := string(bytes.TrimSpace(out)); got != c.want {
+			t.Fatalf("ffprobe: %q, want %q", got, c.want)
+		}
+		if ff != "" {
+			out, err := exec.Command(ff, "-v", "error", "-xerror", "-i", p, "-f", "null", "-").CombinedOutput()
+			if err != nil || len(bytes.TrimSpace(out)) != 0 {
+				t.Fatalf("%s q%d: ffmpeg decode: %v %s", c.want, c.q, err, out)
+			}
+		}
+	}
+}
+
+// noise is a picture of pseudo-random samples: the most nonzero
+// coefficients, the longest codes and the most 0xFF bytes to stuff.
+func noise(w, h int, seed uint64) *image.YCbCr {
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	x := seed | 1
+	next := func() byte { // xorshift64
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		return byte(x >> 32)
+	}
+	for i := range img.Y {
+		img.Y[i] = next()
+	}
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = next(), next()
+	}
+	return img
+}
+
+// entropyData returns the entropy-coded segment of a JPEG we wrote: what
+// follows the SOS header up to the EOI marker.
+func entropyData(t *testing.T, b []byte) []byte {
+	t.Helper()
+	i := bytes.Index(b, []byte{0xff, 0xda})
+	if i < 0 || !bytes.HasSuffix(b, []byte{0xff, 0xd9}) {
+		t.Fatal("no SOS or no EOI at the end")
+	}
+	n := int(b[i+2])<<8 | int(b[i+3])
+	return b[i+2+n : len(b)-2]
+}
+
+// TestByteStuffing: in the entropy-coded data every 0xFF is followed by a
+// stuffed zero (T.81 F.1.2.3), so no marker appears before EOI; the noisy
+// picture at quality 100 makes many of them, going through the writer's
+// slow path.
+func TestByteStuffing(t *testing.T) {
+	var e Encoder
+	for _, img := range []*image.YCbCr{
+		noise(160, 96, 1),
+		decodeVP8(t, vp8.NewDecoder(), keyframes(t, "vp8-640x480-noise-key.ivf")[0]),
+	} {
+		b, err := e.Append(nil, img, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, stuffed := entropyData(t, b), 0
+		for i := 0; i < len(d); i++ {
+			if d[i] == 0xff {
+				if i+1 == len(d) || d[i+1] != 0 {
+					t.Fatalf("0xFF at %d of %d not followed by a zero", i, len(d))
+				}
+				stuffed++
+				i++
+			}
+		}
+		if stuffed == 0 {
+			t.Fatal("no 0xFF in the entropy-coded data: the stuffing path went untested")
+		}
+		if _, err := stdjpeg.Decode(bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStrips: the widest and tallest pictures a baseline JPEG carries, one
+// MCU high or wide (memory stays a few MB), and full-range noise at odd
+// sizes, decode to their size.
+func TestStrips(t *testing.T) {
+	var e Encoder
+	var buf []byte
+	for _, sz := range [][3]int{{65535, 1, 90}, {1, 65535, 90}, {65535, 17, 75}, {17, 9, 100}, {31, 33, 100}, {2, 2, 1}} {
+		img := noise(sz[0], sz[1], uint64(sz[0]*sz[1]))
+		var err error
+		if buf, err = e.Append(buf[:0], img, sz[2]); err != nil {
+			t.Fatal(err)
+		}
+		got, err := stdjpeg.Decode(bytes.NewReader(buf))
+		if err != nil {
+			t.Fatalf("%v: %v", sz, err)
+		}
+		if got.Bounds() != img.Bounds() {
+			t.Fatalf("%v: decoded %v", sz, got.Bounds())
+		}
+	}
+}
+
+// TestDeterministic: the bytes depend only on the picture and the quality,
+// not on what the Encoder did before or on what dst holds.
+func TestDeterministic(t *testing.T) {
+	img := decodeVP8(t, vp8.NewDecoder(), keyframes(t, "vp8-640x480-noise-key.ivf")[0])
+	var fresh Encoder
+	want, _ := fresh.Append(nil, img, 75)
+	var e Encoder
+	_, _ = e.Append(nil, noise(33, 17, 7), 20) // another size and quality first
+	got, _ := e.Append([]byte("prefix"), img, 75)
+	if !bytes.HasPrefix(got, []byte("prefix")) || !bytes.Equal(got[6:], want) {
+		t.Fatal("output differs after another picture, or the prefix was lost")
+	}
+	var buf bytes.Buffer
+	if err := e.Encode(&buf, img, 75); err != nil || !bytes.Equal(buf.Bytes(), want) {
+		t.Fatalf("Encode differs from Append (%v)", err)
 	}
 }
 
