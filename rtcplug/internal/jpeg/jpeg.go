@@ -84,11 +84,12 @@ const (
 // setQuality scales the Annex K tables the way the IJG library does (so
 // "quality 75" means what it means elsewhere) and derives the reciprocals.
 func (e *Encoder) setQuality(q int) {
+	// Clamp first: a zero Encoder's quality 0 means "no tables yet".
+	q = min(max(q, 1), 100)
 	if q == e.quality {
 		return
 	}
 	e.quality = q
-	q = min(max(q, 1), 100)
 	scale := 200 - 2*q
 	if q < 50 {
 		scale = 5000 / q

@@ -308,6 +308,23 @@ func TestStrips(t *testing.T) {
 	}
 }
 
+// TestQualityClamped: qualities outside 1..100 act as the nearest end, as
+// for image/jpeg, also as the first quality a zero Encoder sees.
+func TestQualityClamped(t *testing.T) {
+	img := noise(48, 32, 3)
+	for _, c := range [][2]int{{0, 1}, {-7, 1}, {101, 100}, {1000, 100}} {
+		var e, ref Encoder
+		got, _ := e.Append(nil, img, c[0])
+		want, _ := ref.Append(nil, img, c[1])
+		if !bytes.Equal(got, want) {
+			t.Fatalf("quality %d differs from %d", c[0], c[1])
+		}
+		if _, err := stdjpeg.Decode(bytes.NewReader(got)); err != nil {
+			t.Fatalf("quality %d: %v", c[0], err)
+		}
+	}
+}
+
 // TestDeterministic: the bytes depend only on the picture and the quality,
 // not on what the Encoder did before or on what dst holds.
 func TestDeterministic(t *testing.T) {
