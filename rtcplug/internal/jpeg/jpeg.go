@@ -59,6 +59,27 @@ var huffCode = func() (c [4][256]uint32) {
 	return c
 }()
 
+// sizeCode[t][sym] is huffCode's code for a DC size or AC run/size symbol
+// (size in the low nibble) shifted left by that size, ready for the
+// magnitude bits, in the low 32 bits; the length of both in the high 32.
+var sizeCode = func() (c [4][256]uint64) {
+	for t := range huffCode {
+		for sym, h := range huffCode[t] {
+			size := uint(sym & 15)
+			c[t][sym] = uint64(h&0xffffff)<<size | uint64(h>>24+uint32(size))<<32
+		}
+	}
+	return c
+}()
+
+// sizeMask[s] keeps the low s bits.
+var sizeMask = func() (m [16]uint64) {
+	for s := range m {
+		m[s] = 1<<s - 1
+	}
+	return m
+}()
+
 // aan[k] is the scale of output k of the AAN transform: cos(k*pi/16)*sqrt(2),
 // 1 for k = 0 (Arai, Agui, Nakajima 1988; see the IJG "fast" DCT notes).
 var aan = [8]float64{1, 1.387039845, 1.306562965, 1.175875602, 1, 0.785694958, 0.541196100, 0.275899379}
@@ -179,7 +200,7 @@ func (e *Encoder) block(p []byte, stride, x, y, w, h, t int, dc *int) {
 	rowDCT(&e.blk, p, off, stride)
 	colDCT(&e.blk)
 	nz := quantize(&e.blk, &e.recip[t], &e.q)
-	e.code(nz, dc, &huffCode[2*t], &huffCode[2*t+1])
+	e.code(nz, dc, &sizeCode[2*t], &sizeCode[2*t+1])
 }
 
 // fillEdge copies the block at (x, y) to e.edge; samples past the right or
@@ -364,7 +385,7 @@ func quant(q *int, v, r int) uint64 {
 // set bits of nz, with DC table dcT and AC table acT (T.81 F.1.2). The
 // common case of put is written out here: put itself is too big for the
 // compiler to inline.
-func (e *Encoder) code(nz uint64, dc *int, dcT, acT *[256]uint32) {
+func (e *Encoder) code(nz uint64, dc *int, dcT, acT *[256]uint64) {
 	acc, free := e.acc, e.free
 	q := &e.q
 
@@ -391,8 +412,8 @@ func (e *Encoder) code(nz uint64, dc *int, dcT, acT *[256]uint32) {
 		if run > 15 {
 			zrl := acT[0xf0]
 			for ; run > 15; run -= 16 {
-				c |= uint64(zrl&0xffffff) << (uint(n) & 63)
-				n += int(zrl >> 24)
+				c |= uint64(uint32(zrl)) << (uint(n) & 63)
+				n += int(zrl >> 32)
 			}
 		}
 		if free -= n; free >= 0 {
@@ -405,7 +426,7 @@ func (e *Encoder) code(nz uint64, dc *int, dcT, acT *[256]uint32) {
 	}
 	if z < 64 {
 		c := acT[0x00] // EOB
-		acc, free = e.put(acc, free, uint64(c&0xffffff), int(c>>24))
+		acc, free = e.put(acc, free, uint64(uint32(c)), int(c>>32))
 	}
 	e.acc, e.free = acc, free
 }
@@ -413,13 +434,12 @@ func (e *Encoder) code(nz uint64, dc *int, dcT, acT *[256]uint32) {
 // magnitude returns the code of v's size category (with run in the high
 // nibble) followed by v's magnitude bits, and its length in bits (T.81
 // F.1.2.1.1, F.1.2.2.1). The magnitude bits are the low size bits of v,
-// minus one if negative: for negative v that is v - 1 + 2^size, so adding
-// (code+1)<<size to v - 1 makes the whole code without a mask.
-func magnitude(tab *[256]uint32, run uint8, v int) (uint64, int) {
+// minus one if negative.
+func magnitude(tab *[256]uint64, run uint8, v int) (uint64, int) {
 	sg := v >> 63
-	size := uint(bits.Len32(uint32((v ^ sg) - sg)))
-	c := tab[run|uint8(size)]
-	return uint64((int(c&0xffffff)-sg)<<(size&63) + v + sg), int(c>>24) + int(size)
+	size := uint8(bits.Len32(uint32((v ^ sg) - sg)))
+	c := tab[run|size]
+	return uint64(uint32(c)) | uint64(v+sg)&sizeMask[size&15], int(c >> 32)
 }
 
 // put appends the n low bits of b to acc; when it holds 64 bits, they go to
