@@ -399,15 +399,16 @@ func (e *Encoder) code(nz uint64, dc *int, dcT, acT *[256]uint64) {
 		acc, free = c, free+64
 	}
 
-	// Each set bit of ac is a nonzero coefficient; the zeros below it are
-	// its run (F.1.2.2). A run over 15 is preceded by up to three ZRL codes
-	// of at most 11 bits each, written with the coefficient's code in one
-	// put (at most 59 bits).
-	ac, z := nz>>1, 1
+	// Each set bit of ac is a nonzero coefficient; the zeros between it and
+	// the one before are its run (F.1.2.2). A run over 15 is preceded by up
+	// to three ZRL codes of at most 11 bits each, written with the
+	// coefficient's code in one put (at most 59 bits).
+	ac, last := nz&^1, 0
 	for ac != 0 {
-		run := bits.TrailingZeros64(ac)
-		ac >>= (uint(run) + 1) & 63
-		z += run
+		z := bits.TrailingZeros64(ac)
+		ac &= ac - 1
+		run := z - last - 1
+		last = z
 		c, n := magnitude(acT, uint8(run&15)<<4, q[z&63])
 		if run > 15 {
 			zrl := acT[0xf0]
@@ -422,9 +423,8 @@ func (e *Encoder) code(nz uint64, dc *int, dcT, acT *[256]uint64) {
 			e.writeWord(acc<<(uint(n+free)&63) | c>>(uint(-free)&63))
 			acc, free = c, free+64
 		}
-		z++
 	}
-	if z < 64 {
+	if last != 63 {
 		c := acT[0x00] // EOB
 		acc, free = e.put(acc, free, uint64(uint32(c)), int(c>>32))
 	}
