@@ -43,30 +43,22 @@ type Encoder struct {
 	free int
 }
 
-// huffCode[t][sym] is a code in its low 24 bits and its length in the high 8.
-var huffCode = func() (c [4][256]uint32) {
+// huffCode[t][sym] is the code of symbol sym in table t, for a DC size or
+// an AC run/size symbol (size in the low nibble) shifted left by that size,
+// ready for the magnitude bits, in the low 32 bits; the length of both in
+// the high 32.
+var huffCode = func() (c [4][256]uint64) {
 	for t, s := range huffSpecs {
-		code, k := uint32(0), 0
+		code, k := uint64(0), 0
 		for n := 1; n <= 16; n++ {
 			for range s.counts[n-1] {
-				c[t][s.syms[k]] = uint32(n)<<24 | code
+				sym := s.syms[k]
+				size := uint(sym & 15)
+				c[t][sym] = code<<size | uint64(n+int(size))<<32
 				code++
 				k++
 			}
 			code <<= 1
-		}
-	}
-	return c
-}()
-
-// sizeCode[t][sym] is huffCode's code for a DC size or AC run/size symbol
-// (size in the low nibble) shifted left by that size, ready for the
-// magnitude bits, in the low 32 bits; the length of both in the high 32.
-var sizeCode = func() (c [4][256]uint64) {
-	for t := range huffCode {
-		for sym, h := range huffCode[t] {
-			size := uint(sym & 15)
-			c[t][sym] = uint64(h&0xffffff)<<size | uint64(h>>24+uint32(size))<<32
 		}
 	}
 	return c
@@ -200,7 +192,7 @@ func (e *Encoder) block(p []byte, stride, x, y, w, h, t int, dc *int) {
 	rowDCT(&e.blk, p, off, stride)
 	colDCT(&e.blk)
 	nz := quantize(&e.blk, &e.recip[t], &e.q)
-	e.code(nz, dc, &sizeCode[2*t], &sizeCode[2*t+1])
+	e.code(nz, dc, &huffCode[2*t], &huffCode[2*t+1])
 }
 
 // fillEdge copies the block at (x, y) to e.edge; samples past the right or
