@@ -2,9 +2,9 @@ package media
 
 import (
 	"context"
-	"fmt"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"image/jpeg"
 	"os"
 	"path/filepath"
