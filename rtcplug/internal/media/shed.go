@@ -54,6 +54,7 @@ const askEvery = 2 * time.Second
 // slot is one peer's place in the schedule.
 type slot struct {
 	key     peerKey
+	index   int // in sched.all
 	job     Job // valid when pending
 	pending bool
 	busy    bool // a worker has its keyframe
@@ -79,6 +80,7 @@ func (a *slot) before(b *slot) bool {
 // The Pool's lock guards it; it does no I/O and reads no clock.
 type sched struct {
 	peers   map[peerKey]*slot
+	all     []*slot // the same, for the scans (a slice is several times faster to walk)
 	tick    uint64
 	bytes   int64 // of pending frames
 	limit   int64
@@ -102,8 +104,9 @@ func (s *sched) put(j Job, now time.Time) (ok, limited bool) {
 	sl := s.peers[k]
 	if sl == nil {
 		s.tick++
-		sl = &slot{key: k, stamp: s.tick}
+		sl = &slot{key: k, stamp: s.tick, index: len(s.all)}
 		s.peers[k] = sl
+		s.all = append(s.all, sl)
 	}
 	size := frameBytes(&j)
 	carried := sl.pending
@@ -144,7 +147,7 @@ func (s *sched) makeRoom(sl *slot, size int64) bool {
 		return true
 	}
 	var free int64
-	for _, o := range s.peers {
+	for _, o := range s.all {
 		if o.pending && sl.before(o) {
 			free += frameBytes(&o.job)
 		}
@@ -154,7 +157,7 @@ func (s *sched) makeRoom(sl *slot, size int64) bool {
 	}
 	for s.bytes+size > s.limit {
 		var last *slot
-		for _, o := range s.peers {
+		for _, o := range s.all {
 			if o.pending && sl.before(o) && (last == nil || last.before(o)) {
 				last = o
 			}
@@ -172,12 +175,12 @@ func (s *sched) makeRoom(sl *slot, size int64) bool {
 // passed over only for askEvery may be asked (zero if none).
 func (s *sched) take(now time.Time, asks []peerKey) (j Job, ok bool, _ []peerKey, ask time.Time) {
 	var next *slot
-	for _, sl := range s.peers {
+	for _, sl := range s.all {
 		if sl.pending && !sl.busy && (next == nil || sl.before(next)) {
 			next = sl
 		}
 	}
-	for _, sl := range s.peers {
+	for _, sl := range s.all {
 		if !sl.lost || sl.pending || sl.busy || next != nil && next.before(sl) {
 			continue
 		}
@@ -217,11 +220,16 @@ func (s *sched) leave(k peerKey) {
 		s.unpend(sl)
 	}
 	delete(s.peers, k)
+	last := s.all[len(s.all)-1]
+	last.index = sl.index
+	s.all[sl.index] = last
+	s.all[len(s.all)-1] = nil
+	s.all = s.all[:len(s.all)-1]
 }
 
 // idle reports whether nothing is pending or being decoded.
 func (s *sched) idle() bool {
-	for _, sl := range s.peers {
+	for _, sl := range s.all {
 		if sl.pending || sl.busy {
 			return false
 		}
