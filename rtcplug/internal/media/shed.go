@@ -13,10 +13,12 @@ import (
 // first sent one, then the others, least recently served first. Under
 // overload every peer is then served in turn at the same interval, about N
 // divided by the keyframes decoded per second, and a new peer's first image
-// comes within about (new peers) / (decodes per second). Before, keyframes
-// were decoded first come, first served and shed at Submit when over budget:
-// the peers whose keyframes happened to arrive when the budget had room got
-// images again and again while others waited many seconds for their first.
+// comes within about (new peers) / (decodes per second); a burst of joins
+// delays the others' next images as much, and joins are bounded by the peer
+// limits. First come, first served, with keyframes shed at Submit while over
+// budget, let the peers whose keyframes happened to arrive when the budget
+// had room get images again and again while others waited many seconds for
+// their first.
 //
 // Served is counted from when a worker takes the keyframe, not from when its
 // JPEG is written: a peer being decoded is not taken again (its results stay
@@ -26,7 +28,9 @@ import (
 // decoded, at most Workers of them, come on top). A keyframe that does not fit
 // takes the place of the pending keyframe that would be served last, if that
 // one's peer has waited less; otherwise it is dropped itself. Entries are
-// one per peer, from its first keyframe until Leave.
+// one per peer, from its first keyframe until Leave (a peer that leaves while
+// its keyframe is being decoded, and comes back under the same name before
+// the worker is done, may have its next keyframe decoded alongside).
 //
 // A dropped keyframe may have been the sender's only one for a long while:
 // senders such as browsers send keyframes at start and on request. So when a
