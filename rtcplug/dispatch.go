@@ -20,6 +20,23 @@ func (p *Plugin) onDecoded(r media.Result) {
 		Width: r.Width, Height: r.Height, Image: r.Image, Path: r.Path, Codec: r.Codec})
 }
 
+// requestKeyframe has a peer whose keyframe the decoder pool dropped asked
+// for a fresh one (media.Config.RequestKeyframe, already spaced per peer). It
+// runs on a decoder worker, which must not wait for the peer's loop.
+func (p *Plugin) requestKeyframe(conf, id string) {
+	m, ok := p.reg.ByID(conf, id)
+	if !ok || m.Value == nil || !p.track() {
+		return
+	}
+	go func() {
+		defer p.wg.Done()
+		_ = m.Value.loop.Do(p.ctx, func(now time.Time, pp *peer.Peer) error {
+			pp.RequestKeyframe(now)
+			return nil
+		})
+	}()
+}
+
 // peerState queues an OnPeerState call without blocking.
 func (h *peerHandle) peerState(st peer.State, err error) {
 	h.clusterState(st, err)

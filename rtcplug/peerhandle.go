@@ -150,6 +150,7 @@ func (p *Plugin) newPeer(conf, identity, source string, notify func(string, peer
 	go func() {
 		defer p.peers.Done()
 		h.loop.Run(p.ctx)
+		p.pool.Leave(m.Conference, m.ID) // its keyframe waiting, if any
 		if h.rec != nil {
 			h.rec.Close()
 		}

@@ -127,6 +127,8 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 		OnResult: p.onDecoded,
 		Logger:   p.log,
 
+		RequestKeyframe: p.requestKeyframe,
+
 		Rate: cfg.snapshotRate, RatePer: cfg.snapshotPer, DiskLimit: cfg.snapshotDisk,
 		DecodeShare: media.DefaultDecodeShare,
 	})

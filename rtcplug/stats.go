@@ -26,8 +26,10 @@ type Stats struct {
 	VideoPackets, AudioPackets, VideoFrames, LostPackets uint64
 	// RTCP sent: picture loss indications, NACKs and compound reports.
 	PLIs, NACKs, Reports uint64
-	// Keyframes decoded, JPEGs written, keyframes dropped because the decoder
-	// pool was busy, and decode or write failures.
+	// Keyframes decoded, JPEGs written, keyframes not decoded for lack of
+	// decoding budget (past it each peer keeps only its newest keyframe
+	// waiting, and the peers take turns: the others are dropped), and decode
+	// or write failures.
 	Keyframes, Snapshots, DroppedKeyframes, FailedKeyframes uint64
 	// Media bytes received (after SRTP), video and audio.
 	VideoBytes, AudioBytes uint64

@@ -92,7 +92,7 @@ func New(p Source) *Collector {
 		func(s *rtcplug.Stats) uint64 { return s.Keyframes })
 	add("snapshots_written_total", "Keyframe JPEGs written.",
 		func(s *rtcplug.Stats) uint64 { return s.Snapshots })
-	add("keyframes_dropped_total", "Keyframes dropped because the decoder pool was busy.",
+	add("keyframes_dropped_total", "Keyframes not decoded for lack of decoding budget.",
 		func(s *rtcplug.Stats) uint64 { return s.DroppedKeyframes })
 	add("keyframes_failed_total", "Keyframes that failed to decode or to be written.",
 		func(s *rtcplug.Stats) uint64 { return s.FailedKeyframes })

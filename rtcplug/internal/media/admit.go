@@ -59,8 +59,9 @@ func CheckKeyframe(frame []byte) (w, h int, err error) {
 }
 
 // Limiter spaces one peer's keyframes at most Rate per Per (a GCRA token
-// bucket of depth Rate). It belongs to the peer's goroutine, which is the
-// only caller of Submit for that peer; its zero value is ready.
+// bucket of depth Rate). The Pool uses it under its lock only: the peer's
+// goroutine charges it in Submit, and a pending keyframe dropped later is
+// refunded from wherever it is dropped. Its zero value is ready.
 type Limiter struct {
 	tat time.Time // theoretical arrival time of the next keyframe
 }
@@ -84,6 +85,13 @@ func (l *Limiter) allow(now time.Time, n int, per time.Duration) bool {
 	return true
 }
 
+// refund gives back the place of one keyframe allowed before.
+func (l *Limiter) refund(n int, per time.Duration) {
+	if n > 0 && per > 0 {
+		l.tat = l.tat.Add(-per / time.Duration(n))
+	}
+}
+
 // Defaults of the snapshot limits.
 const (
 	// DefaultRate keyframes per DefaultRatePer are decoded per peer: a
@@ -104,8 +112,9 @@ func DefaultWorkers() int {
 }
 
 // DefaultDecodeShare is the share of the scheduler's processors that
-// decoding may hold, measured over the last second: past it new keyframes
-// are dropped (Stats.Dropped) so that the socket reader and the peers,
+// decoding may hold, measured over the last second: past it keyframes wait
+// (one per peer, newer ones replacing older ones, which count in
+// Stats.Dropped; see shed.go) so that the socket reader and the peers,
 // which must never wait, keep the rest. Time is wall time from a worker's
 // start to its end, so a core taken by other work counts against decoding
 // too.
@@ -138,4 +147,23 @@ func (m *shareMeter) load(now time.Time) time.Duration {
 	m.roll(now)
 	left := time.Second - now.Sub(m.start)
 	return m.cur + time.Duration(float64(m.prev)*float64(left)/float64(time.Second))
+}
+
+// wait is how long until the load of the last second is down to budget, if
+// no more is added: 0 when it is there already.
+func (m *shareMeter) wait(now time.Time, budget time.Duration) time.Duration {
+	if m.load(now) <= budget {
+		return 0
+	}
+	in := now.Sub(m.start) // load rolled: within the current bucket
+	var at time.Duration   // from m.start
+	if m.cur <= budget {
+		// The previous bucket's share fades out: cur + prev*(1-x) = budget.
+		at = time.Second - time.Duration(float64(time.Second)*float64(budget-m.cur)/float64(m.prev))
+	} else {
+		// Past the roll the current bucket fades: cur*(1-y) = budget.
+		at = 2*time.Second - time.Duration(float64(time.Second)*float64(budget)/float64(m.cur))
+	}
+	// At least a millisecond: rounding must not make a busy loop.
+	return max(at-in, time.Millisecond)
 }

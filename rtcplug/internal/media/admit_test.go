@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/image/vp8"
@@ -71,9 +72,9 @@ func waitIdle(t *testing.T, p *Pool, admitted int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		p.busyMu.Lock()
-		idle := len(p.busy) == 0
-		p.busyMu.Unlock()
+		p.mu.Lock()
+		idle := p.q.idle()
+		p.mu.Unlock()
 		if s := p.Stats(); idle && int(s.Decoded+s.Failed) >= admitted {
 			return
 		}
@@ -88,7 +89,7 @@ func waitIdle(t *testing.T, p *Pool, admitted int) {
 // 5 s (virtual time, carried in Job.Time) gets Rate per RatePer decoded,
 // the rest refused and counted.
 func TestKeyframeStormBoundedByRate(t *testing.T) {
-	p := NewPool(context.Background(), Config{Workers: 1, Queue: 256, Rate: 2, RatePer: time.Second})
+	p := NewPool(context.Background(), Config{Workers: 1, Rate: 2, RatePer: time.Second})
 	defer p.Close()
 	frame := smallKeyframe
 	var lim Limiter
@@ -122,7 +123,7 @@ func TestKeyframeStormBoundedByDisk(t *testing.T) {
 	frame := firstFrame(t)
 	got := make(chan Result, 64)
 	const limit = 50 << 10 // about two 640x480 testsrc JPEGs at quality 90
-	p := NewPool(context.Background(), Config{Dir: dir, Workers: 1, Queue: 64, DiskLimit: limit,
+	p := NewPool(context.Background(), Config{Dir: dir, Workers: 1, DiskLimit: limit,
 		OnResult: func(r Result) { got <- r }})
 	defer p.Close()
 	admitted := 0
@@ -213,26 +214,50 @@ func TestShareMeter(t *testing.T) {
 	}
 }
 
-// TestDecodeShareSheds: once decoding has held its share of the processors
-// over the last second, new keyframes are dropped and counted until the
-// load has aged out (virtual time).
-func TestDecodeShareSheds(t *testing.T) {
-	p := NewPool(context.Background(), Config{Workers: 1, DecodeShare: 0.5})
-	defer p.Close()
-	now := time.Unix(100, 0)
-	p.now = func() time.Time { return now }
-	p.meterMu.Lock()
-	p.meter.add(now, p.budget+time.Millisecond)
-	p.meterMu.Unlock()
-	if p.Submit(Job{Conference: "c", Peer: "p", Time: now, Frame: smallKeyframe}) {
-		t.Fatal("admitted over budget")
+// TestDecodeShareWaits: once decoding has held its share of the processors
+// over the last second, keyframes wait until the load has aged out; a newer
+// one replaces the waiting one and counts as dropped (virtual time).
+func TestDecodeShareWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := NewPool(context.Background(), Config{Workers: 1, DecodeShare: 0.5})
+		defer p.Close()
+		t0 := time.Now()
+		p.meterMu.Lock()
+		p.meter.add(t0, p.budget+time.Millisecond)
+		p.meterMu.Unlock()
+		for i := range 2 {
+			if !p.Submit(Job{Conference: "c", Peer: "p", Seq: i, Frame: smallKeyframe}) {
+				t.Fatal("refused")
+			}
+		}
+		synctest.Wait()
+		if s := p.Stats(); s.Decoded != 0 || s.Dropped != 1 {
+			t.Fatalf("over budget: %+v", s)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if s := p.Stats(); s.Decoded != 1 || s.Dropped != 1 {
+			t.Fatalf("once the load aged out: %+v", s)
+		}
+	})
+}
+
+func TestShareMeterWait(t *testing.T) {
+	var m shareMeter
+	t0 := time.Unix(100, 0)
+	budget := 500 * time.Millisecond
+	m.add(t0, 800*time.Millisecond)
+	// cur 800 > 500: past the roll the bucket fades to 500 at 1 + 3/8 s.
+	if got := m.wait(t0.Add(500*time.Millisecond), budget); got != 875*time.Millisecond {
+		t.Fatalf("wait %v", got)
 	}
-	if s := p.Stats(); s.Dropped != 1 {
-		t.Fatalf("stats %+v", s)
+	m.add(t0.Add(1100*time.Millisecond), 200*time.Millisecond)
+	// cur 200, prev 800: 200 + 800*(1-x) = 500 at x = 5/8.
+	if got := m.wait(t0.Add(1100*time.Millisecond), budget); got != 525*time.Millisecond {
+		t.Fatalf("wait %v", got)
 	}
-	now = now.Add(2 * time.Second)
-	if !p.Submit(Job{Conference: "c", Peer: "p", Time: now, Frame: smallKeyframe}) {
-		t.Fatal("refused once the load aged out")
+	if got := m.wait(t0.Add(1625*time.Millisecond), budget); got != 0 {
+		t.Fatalf("wait %v at the budget", got)
 	}
 }
 

@@ -62,7 +62,7 @@ func TestWriteFailureCountedAndLoggedOnce(t *testing.T) {
 	}
 	h := &countWarn{}
 	got := make(chan Result, 10)
-	p := NewPool(context.Background(), Config{Dir: dir, Workers: 1, Queue: 10, Logger: slog.New(h),
+	p := NewPool(context.Background(), Config{Dir: dir, Workers: 1, Logger: slog.New(h),
 		OnResult: func(r Result) { got <- r }})
 	defer p.Close()
 	clock := time.Unix(1000, 0)

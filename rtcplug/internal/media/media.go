@@ -4,8 +4,10 @@
 // atomically: temp file, then rename) and hands the image to a callback.
 // Snapshots are what gives way under load, never packets: a keyframe is
 // refused before decoding when it is far too small for the size it claims,
-// when its peer is over its rate, when the disk budget is spent or when the
-// pool is saturated, and each refusal is counted.
+// when its peer is over its rate or when the disk budget is spent; past the
+// decoding budget each peer keeps only its newest keyframe waiting, and the
+// peers take turns, the longest without an image first (shed.go). Each
+// refusal and each keyframe dropped is counted.
 // (Recordings are internal/record's.)
 package media
 
@@ -32,11 +34,6 @@ import (
 
 // Defaults for Config.
 const (
-	// DefaultQueue keyframes may wait for a worker: the first keyframes of
-	// many peers connecting at once arrive together, and a sender that is
-	// not asked again sends its next one only a GOP later. At ~5 ms each
-	// (640x480) 64 are a third of a second of work, at most ~6 MB of frames.
-	DefaultQueue   = 64
 	DefaultQuality = 90
 	// MaxFrame bounds a keyframe handed to the decoder: the bound of every
 	// assembled frame.
@@ -45,10 +42,6 @@ const (
 	// beyond 4K UHD): the decoder allocates the whole picture before it reads
 	// the data, and a header can claim 16383x16383 (~400 MB) in ten bytes.
 	MaxPixels = 4096 * 2304
-	// MaxPerPeer bounds the keyframes of one peer queued or being decoded, so
-	// that a sender producing keyframes faster than they decode cannot fill
-	// the shared queue and starve the other peers.
-	MaxPerPeer = 2
 	// warnEvery spaces out repeated warnings (a full disk fails every
 	// keyframe of every peer).
 	warnEvery = time.Minute
@@ -86,7 +79,9 @@ type Config struct {
 	Dir     string // snapshot directory; "" = no files
 	Quality int    // JPEG quality 1–100
 	Workers int
-	Queue   int
+	// PendingBytes bounds the keyframes waiting for a worker, one per peer
+	// at most (0 = DefaultPendingBytes).
+	PendingBytes int64
 	// Rate keyframes per RatePer are admitted per peer (through Job.Limit);
 	// 0 = no rate limit.
 	Rate    int
@@ -96,9 +91,13 @@ type Config struct {
 	// callback still gets its image.
 	DiskLimit int64
 	// DecodeShare is the share of the GOMAXPROCS processors that decoding
-	// may hold over the last second before keyframes are dropped (0 = no
-	// bound; the plugin uses DefaultDecodeShare).
+	// may hold over the last second; past it keyframes wait, one per peer
+	// (0 = no bound; the plugin uses DefaultDecodeShare).
 	DecodeShare float64
+	// RequestKeyframe, if set, is called from a worker to have a peer whose
+	// keyframe was dropped asked for a fresh one (shed.go); it must not
+	// block.
+	RequestKeyframe func(conference, peer string)
 	// OnResult is called from a worker for every decoded keyframe.
 	OnResult func(Result)
 	Logger   *slog.Logger
@@ -106,6 +105,9 @@ type Config struct {
 
 // Stats counts the pool's work.
 type Stats struct {
+	// Dropped: keyframes not decoded for lack of budget (replaced by the
+	// peer's newer one while waiting, no room in PendingBytes, peer gone,
+	// pool closed or frame beyond MaxFrame).
 	Decoded, Written, Dropped, Failed uint64
 	// Refused: keyframes whose header failed CheckKeyframe or
 	// CheckH264Keyframe (too small for the size claimed, size out of range,
@@ -121,7 +123,6 @@ type Stats struct {
 // Pool is the bounded decode/encode worker pool.
 type Pool struct {
 	cfg    Config
-	jobs   chan Job
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -129,10 +130,12 @@ type Pool struct {
 	decoded, written, dropped, failed       atomic.Uint64
 	refused, rateLimited, diskLimited, disk atomic.Uint64
 
-	// busy counts each peer's jobs queued or in progress (at most MaxPerPeer);
-	// entries go when they reach zero, so it holds at most Queue+Workers keys.
-	busyMu sync.Mutex
-	busy   map[peerKey]int
+	// mu guards q; wake tells idle workers of a new pending keyframe.
+	mu   sync.Mutex
+	q    sched
+	wake chan struct{}
+	// handle does one keyframe's work (process; a stub in tests).
+	handle func(*worker, Job)
 
 	now      func() time.Time
 	meterMu  sync.Mutex
@@ -171,8 +174,8 @@ func NewPool(ctx context.Context, cfg Config) *Pool {
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers()
 	}
-	if cfg.Queue <= 0 {
-		cfg.Queue = DefaultQueue
+	if cfg.PendingBytes <= 0 {
+		cfg.PendingBytes = DefaultPendingBytes
 	}
 	if cfg.Quality <= 0 || cfg.Quality > 100 {
 		cfg.Quality = DefaultQuality
@@ -181,7 +184,8 @@ func NewPool(ctx context.Context, cfg Config) *Pool {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.DecodeShare = min(cfg.DecodeShare, 1)
-	p := &Pool{cfg: cfg, jobs: make(chan Job, cfg.Queue), now: time.Now, busy: make(map[peerKey]int)}
+	p := &Pool{cfg: cfg, now: time.Now, q: newSched(cfg.PendingBytes, cfg.Rate, cfg.RatePer), wake: make(chan struct{}, cfg.Workers)}
+	p.handle = p.process
 	p.budget = time.Duration(cfg.DecodeShare * float64(runtime.GOMAXPROCS(0)) * float64(time.Second))
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	for range cfg.Workers {
@@ -191,12 +195,13 @@ func NewPool(ctx context.Context, cfg Config) *Pool {
 	return p
 }
 
-// Submit queues a keyframe without blocking; it reports false (and counts
-// why) when the frame fails its codec's check (CheckKeyframe,
-// CheckH264Keyframe), the peer is over its rate, the
-// disk budget is spent and nobody else wants the image, or the queue is full
-// or the pool stopped. All of it costs a few comparisons: it runs on the
-// peer's goroutine.
+// Submit makes a keyframe its peer's pending one without blocking,
+// replacing (and counting as dropped) an older one still waiting; it reports
+// false (and counts why) when the frame fails its codec's check
+// (CheckKeyframe, CheckH264Keyframe), the peer is over its rate, the disk
+// budget is spent and nobody else wants the image, the frame finds no room
+// among the pending ones or the pool stopped. All of it costs a few
+// comparisons: it runs on the peer's goroutine.
 func (p *Pool) Submit(j Job) bool {
 	if p.ctx.Err() != nil || len(j.Frame) > MaxFrame {
 		p.dropped.Add(1)
@@ -214,59 +219,46 @@ func (p *Pool) Submit(j Job) bool {
 	if now.IsZero() {
 		now = p.now()
 	}
-	var before Limiter
-	if j.Limit != nil {
-		before = *j.Limit
-		if !j.Limit.allow(now, p.cfg.Rate, p.cfg.RatePer) {
-			p.rateLimited.Add(1)
-			return false
+	// First keyframes wait like any other: exempting them let a burst of
+	// peers connecting at once take the core from the socket reader. They
+	// are served first instead (shed.go).
+	p.mu.Lock()
+	ok, limited := p.q.put(j, now)
+	p.syncDropped()
+	p.mu.Unlock()
+	if limited {
+		p.rateLimited.Add(1)
+	}
+	if ok {
+		select {
+		case p.wake <- struct{}{}:
+		default: // every worker has a wake-up waiting already
 		}
 	}
-	// A keyframe shed below is not charged to the peer's rate: its next one
-	// may take the place. (The Limiter belongs to the caller's goroutine.)
-	shed := func() bool {
-		if j.Limit != nil {
-			*j.Limit = before
-		}
-		p.dropped.Add(1)
-		return false
-	}
-	// First keyframes too: exempting them let a burst of peers connecting
-	// at once take the core from the socket reader. A peer whose first
-	// keyframe is shed gets its first image with the sender's next one.
-	if p.budget > 0 && p.overBudget() {
-		return shed()
-	}
-	k := peerKey{j.Conference, j.Peer}
-	p.busyMu.Lock()
-	defer p.busyMu.Unlock()
-	if p.busy[k] >= MaxPerPeer {
-		return shed()
-	}
-	select {
-	case p.jobs <- j:
-		p.busy[k]++
-		return true
-	default:
-		return shed()
-	}
+	return ok
 }
 
 type peerKey struct{ conference, peer string }
 
-// finished releases the peer's place taken by Submit.
-func (p *Pool) finished(j Job) {
-	k := peerKey{j.Conference, j.Peer}
-	p.busyMu.Lock()
-	if p.busy[k] <= 1 {
-		delete(p.busy, k)
-	} else {
-		p.busy[k]--
+// syncDropped carries the schedule's drops into the counter; p.mu held.
+func (p *Pool) syncDropped() {
+	if n := p.q.dropped; n > 0 {
+		p.q.dropped = 0
+		p.dropped.Add(n)
 	}
-	p.busyMu.Unlock()
 }
 
-// Close stops the workers and waits for them; queued jobs are discarded.
+// Leave drops the peer's pending keyframe (counted) and its place in the
+// schedule; call it once the peer has ended (no more Submit for it).
+func (p *Pool) Leave(conference, peer string) {
+	p.mu.Lock()
+	p.q.leave(peerKey{conference, peer})
+	p.syncDropped()
+	p.mu.Unlock()
+}
+
+// Close stops the workers and waits for them; pending keyframes are
+// discarded.
 func (p *Pool) Close() {
 	p.cancel()
 	p.wg.Wait()
@@ -299,34 +291,76 @@ type worker struct {
 func (p *Pool) work() {
 	defer p.wg.Done()
 	w := &worker{dec: vp8.NewDecoder(), h264: new(h264dec.Decoder)}
+	var asks []peerKey
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var tc <-chan time.Time // set while the budget or a request is waited for
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
-		case j := <-p.jobs:
-			p.process(w, j)
+		case <-p.wake:
+		case <-tc:
+		}
+		tc = nil
+		for p.ctx.Err() == nil {
+			var j Job
+			var ok bool
+			var wait time.Duration
+			j, ok, asks, wait = p.next(asks[:0])
+			if p.cfg.RequestKeyframe != nil {
+				for _, k := range asks {
+					p.cfg.RequestKeyframe(k.conference, k.peer)
+				}
+			}
+			if !ok {
+				if wait > 0 {
+					timer.Reset(wait)
+					tc = timer.C
+				}
+				break
+			}
+			p.run(w, j)
 		}
 	}
 }
 
-// overBudget reports whether decoding held more than its share of the
-// processors over the last second.
-func (p *Pool) overBudget() bool {
+// next takes the keyframe to decode now, if the budget has room and one is
+// pending, with the peers to ask for a keyframe meanwhile. Otherwise wait is
+// when to look again (0: at the next Submit).
+func (p *Pool) next(asks []peerKey) (j Job, ok bool, _ []peerKey, wait time.Duration) {
+	now := p.now()
+	if p.budget > 0 {
+		p.meterMu.Lock()
+		wait = p.meter.wait(now, p.budget)
+		p.meterMu.Unlock()
+		if wait > 0 {
+			return Job{}, false, asks, wait
+		}
+	}
+	p.mu.Lock()
+	j, ok, asks, ask := p.q.take(now, asks)
+	p.mu.Unlock()
+	if !ok && !ask.IsZero() {
+		wait = max(ask.Sub(now), time.Millisecond)
+	}
+	return j, ok, asks, wait
+}
+
+// run does one keyframe's work and charges its time to the decoding budget.
+func (p *Pool) run(w *worker, j Job) {
+	t0 := p.now()
+	p.handle(w, j)
 	now := p.now()
 	p.meterMu.Lock()
-	defer p.meterMu.Unlock()
-	return p.meter.load(now) > p.budget
+	p.meter.add(now, now.Sub(t0))
+	p.meterMu.Unlock()
+	p.mu.Lock()
+	p.q.done(peerKey{j.Conference, j.Peer})
+	p.mu.Unlock()
 }
 
 func (p *Pool) process(w *worker, j Job) {
-	defer p.finished(j)
-	t0 := p.now()
-	defer func() {
-		now := p.now()
-		p.meterMu.Lock()
-		p.meter.add(now, now.Sub(t0))
-		p.meterMu.Unlock()
-	}()
 	log := p.cfg.Logger.With("conference", j.Conference, "peer", j.Peer)
 	codec := "VP8"
 	var img *image.YCbCr

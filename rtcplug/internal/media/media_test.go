@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -56,21 +58,60 @@ func TestPoolWritesJPEG(t *testing.T) {
 	}
 }
 
+// TestPoolDropsWhenSaturated: while the worker is busy, one peer's
+// keyframes replace each other: one waits, the others are dropped and
+// counted.
 func TestPoolDropsWhenSaturated(t *testing.T) {
 	block := make(chan struct{})
-	p := NewPool(context.Background(), Config{Workers: 1, Queue: 1, OnResult: func(Result) { <-block }})
+	got := make(chan Result, 10)
+	p := NewPool(context.Background(), Config{Workers: 1, OnResult: func(r Result) { <-block; got <- r }})
 	frame := firstFrame(t)
-	ok := 0
-	for i := 0; i < 10; i++ {
-		if p.Submit(Job{Conference: "c", Peer: "p", Seq: i, Frame: frame}) {
-			ok++
+	for i := range 10 {
+		if !p.Submit(Job{Conference: "c", Peer: "p", Seq: i, Frame: frame}) {
+			t.Fatalf("keyframe %d refused", i)
+		}
+		if i == 0 {
+			waitTaken(t, p)
 		}
 	}
-	if ok > 2 || p.Stats().Dropped < 8 {
-		t.Fatalf("accepted %d, stats %+v", ok, p.Stats())
+	if d := p.Stats().Dropped; d != 8 {
+		t.Fatalf("dropped %d, want 8 (one decoding, one waiting)", d)
 	}
 	close(block)
+	for _, want := range []int{0, 9} {
+		select {
+		case r := <-got:
+			if r.Seq != want {
+				t.Fatalf("decoded seq %d, want %d", r.Seq, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no result")
+		}
+	}
 	p.Close()
+}
+
+// waitTaken waits until a worker has taken every pending keyframe.
+func waitTaken(t *testing.T, p *Pool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p.mu.Lock()
+		n := 0
+		for _, sl := range p.q.peers {
+			if sl.pending {
+				n++
+			}
+		}
+		p.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("keyframe not taken")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func TestDecodeGarbage(t *testing.T) {
@@ -130,18 +171,18 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// TestPerPeerLimit: one peer cannot hold more than MaxPerPeer places in the
-// shared queue, while another peer's keyframe still gets in; finished jobs
-// give their places back. Virtual time: synctest.Wait returns when the
-// worker is idle, the moment its places must be back.
-func TestPerPeerLimit(t *testing.T) {
-	synctest.Test(t, testPerPeerLimit)
+// TestOnePendingPerPeer: a peer has one keyframe waiting at most, the newest;
+// its keyframes are decoded one at a time and in order, while another
+// peer's keyframe gets its turn. Virtual time: synctest.Wait returns when
+// the worker is idle.
+func TestOnePendingPerPeer(t *testing.T) {
+	synctest.Test(t, testOnePendingPerPeer)
 }
 
-func testPerPeerLimit(t *testing.T) {
+func testOnePendingPerPeer(t *testing.T) {
 	release := make(chan struct{})
 	results := make(chan Result, 16)
-	p := NewPool(context.Background(), Config{Workers: 1, Queue: 8, OnResult: func(r Result) {
+	p := NewPool(context.Background(), Config{Workers: 1, OnResult: func(r Result) {
 		<-release
 		results <- r
 	}})
@@ -150,29 +191,33 @@ func testPerPeerLimit(t *testing.T) {
 	job := func(peer string, seq int) Job {
 		return Job{Conference: "c", Peer: peer, Seq: seq, Frame: frame}
 	}
-	if !p.Submit(job("a", 1)) || !p.Submit(job("a", 2)) {
-		t.Fatal("the first two keyframes of a peer were refused")
-	}
-	if p.Submit(job("a", 3)) {
-		t.Fatal("a third keyframe of the same peer got in while two were pending")
-	}
-	if got := p.Stats().Dropped; got != 1 {
-		t.Fatalf("dropped = %d, want 1", got)
+	p.Submit(job("a", 1))
+	synctest.Wait() // a1 is being decoded
+	for i := 2; i <= 4; i++ {
+		if !p.Submit(job("a", i)) {
+			t.Fatalf("keyframe a%d refused", i)
+		}
 	}
 	if !p.Submit(job("b", 1)) {
 		t.Fatal("another peer's keyframe was refused")
 	}
-	close(release)
-	for range 3 {
-		select {
-		case <-results:
-		case <-time.After(10 * time.Second):
-			t.Fatal("jobs did not finish")
-		}
+	if got := p.Stats().Dropped; got != 2 {
+		t.Fatalf("dropped = %d, want 2 (a2, a3 replaced)", got)
 	}
-	// Places are given back once the worker is done with a job.
+	close(release)
+	var order []string
+	for range 3 {
+		r := <-results
+		order = append(order, fmt.Sprint(r.Peer, r.Seq))
+	}
+	// b has never had an image: it goes before a's second.
+	if got := strings.Join(order, " "); got != "a1 b1 a4" {
+		t.Fatalf("decoded %s, want a1 b1 a4", got)
+	}
 	synctest.Wait()
-	if !p.Submit(job("a", 4)) {
-		t.Fatal("peer a did not get its places back")
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.q.idle() || p.q.bytes != 0 {
+		t.Fatalf("not idle after the work: %d bytes pending", p.q.bytes)
 	}
 }

@@ -98,6 +98,12 @@ func (p *Peer) scheduleSnapshot(now time.Time) {
 	}
 }
 
+// RequestKeyframe asks the sender for a keyframe (a PLI, RFC 4585 §6.3.1, or
+// to a sender that takes only FIR a FIR, RFC 5104 §4.3.1), spaced like the
+// requests after loss by PLIMinInterval. The plugin calls it when this
+// peer's keyframe was dropped before it could be decoded.
+func (p *Peer) RequestKeyframe(now time.Time) { p.gap(now) }
+
 // CipherSuiteName is the IANA name of a DTLS cipher suite we implement
 // (RFC 5289 §3.2, RFC 7905 §2), or "" for 0.
 func CipherSuiteName(id uint16) string {

@@ -58,6 +58,35 @@ func TestKeyframeIntervalAsksForImages(t *testing.T) {
 	}
 }
 
+// TestRequestKeyframe: a request sends one PLI at once; requests in a row
+// are spaced by PLIMinInterval.
+func TestRequestKeyframe(t *testing.T) {
+	p, s := connected(t, srtp.AEADAES128GCM)
+	frames := ivfFrames(t)
+	var r run
+	now := t0
+	feed(t, p, s, now, s.packetize(frames[0]), &r)
+	now = now.Add(time.Second)
+	feed(t, p, s, now, s.packetize(frames[1]), &r)
+	before := r.plis
+	p.RequestKeyframe(now)
+	feed(t, p, s, now, nil, &r)
+	if r.plis != before+1 {
+		t.Fatalf("%d PLIs for a request", r.plis-before)
+	}
+	// A second request right after waits for PLIMinInterval.
+	now = now.Add(PLIMinInterval / 2)
+	p.RequestKeyframe(now)
+	feed(t, p, s, now, nil, &r)
+	if r.plis != before+1 {
+		t.Fatal("a second PLI within PLIMinInterval")
+	}
+	feed(t, p, s, now.Add(PLIMinInterval/2), nil, &r)
+	if r.plis != before+2 {
+		t.Fatalf("%d PLIs after PLIMinInterval", r.plis-before)
+	}
+}
+
 func TestStatsBitrateAndJitter(t *testing.T) {
 	p, s := connected(t, srtp.AEADAES128GCM)
 	frames := ivfFrames(t)
