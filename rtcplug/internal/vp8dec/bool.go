@@ -13,9 +13,9 @@ type boolDecoder struct {
 	buf   []byte
 	pos   int
 	value uint64 // next bits of the stream, most significant first
-	nbits int    // how many bits at the top of value are loaded
+	nbits int    // how many bits of the stream are loaded; < 8 only at the end
 	rng   uint32 // in [128, 255] between calls
-	eof   bool   // read beyond the end of buf
+	wild  bool   // decoded a coefficient beyond maxCoeff
 }
 
 func (d *boolDecoder) init(b []byte) {
@@ -38,18 +38,21 @@ func (d *boolDecoder) fill() {
 	d.fillTail()
 }
 
+// fillTail loads the last bytes one at a time. Past them the window shifts
+// in zeros and nbits goes below 8, even negative.
 func (d *boolDecoder) fillTail() {
-	for d.nbits <= 56 {
-		if d.pos >= len(d.buf) {
-			// Zeros from here on: enough that fill is not called again.
-			d.eof = true
-			d.nbits = 1 << 30
-			return
-		}
+	for d.nbits <= 56 && d.pos < len(d.buf) {
 		d.value |= uint64(d.buf[d.pos]) << uint(56-d.nbits)
 		d.pos++
 		d.nbits += 8
 	}
+}
+
+// exhausted reports whether the next bool would use bits beyond the end of
+// the partition: the reference decoder's "bool error", after which it stops
+// reading coefficients (libvpx vp8dx_bool_error).
+func (d *boolDecoder) exhausted() bool {
+	return d.pos == len(d.buf) && d.nbits < 8
 }
 
 // readBool decodes one bool whose probability of being false is prob/256

@@ -37,8 +37,16 @@ func (d *Decoder) decodeFrame() {
 		for mbx := 0; mbx < d.mbw; mbx++ {
 			d.parseModes(&m, d.aboveBmode[4*mbx:4*mbx+4], &leftBmode)
 			var nz, ac uint32
+			inner := m.ymode == modeB
 			if !m.skip {
-				nz, ac = d.decodeTokens(tp, &m, d.aboveNz[9*mbx:9*mbx+9], &leftNz)
+				// A partition read past its end stops the reference
+				// decoder's coefficient reading; the macroblock then
+				// keeps its contexts, has no residual, and does not count
+				// as skipped for the loop filter.
+				if !tp.exhausted() {
+					nz, ac = d.decodeTokens(tp, &m, d.aboveNz[9*mbx:9*mbx+9], &leftNz)
+				}
+				inner = inner || nz != 0 || tp.exhausted()
 			} else {
 				// RFC 6386 section 13.1; the Y2 contexts are left alone
 				// by a macroblock that has no Y2 block.
@@ -55,7 +63,7 @@ func (d *Decoder) decodeFrame() {
 			if m.ymode == modeB {
 				lvl = d.lfLevel[m.segment][0]
 			}
-			info[mbx] = mbFilterInfo{level: lvl, inner: m.ymode == modeB || nz != 0}
+			info[mbx] = mbFilterInfo{level: lvl, inner: inner}
 		}
 		if filter && mby > 0 {
 			d.filterRow(mby - 1)
@@ -233,6 +241,10 @@ func b2u(b bool) uint8 {
 	return 0
 }
 
+// maxCoeff bounds the dequantized coefficients of a sane stream; beyond it
+// the 16-bit transforms of decoders overflow, each in its own way.
+const maxCoeff = 8191
+
 // decodeBlock reads the tokens of one 4x4 block (RFC 6386 section 13.2) and
 // stores the dequantized values at their raster positions in dst. It returns
 // 0 when the first token is dct_eob, else the position after the last token
@@ -297,11 +309,15 @@ func (br *boolDecoder) decodeBlock(pp *[16]*[3][11]uint8, ctx, first int, dst *[
 		if br.readBool(128) {
 			v = -v
 		}
+		dq := acq
 		if i == 0 {
-			dst[0] = int16(v * dcq)
-		} else {
-			dst[zigzag[i]] = int16(v * acq)
+			dq = dcq
 		}
+		v *= dq
+		if uint32(v+maxCoeff) > 2*maxCoeff {
+			br.wild = true
+		}
+		dst[zigzag[i]] = int16(v)
 		i++
 		if i == 16 {
 			return 16

@@ -87,27 +87,29 @@ type Decoder struct {
 	img           image.YCbCr
 
 	// Frame header state (RFC 6386 section 9).
-	fp           boolDecoder
-	parts        [8]boolDecoder
-	nparts       int
-	segEnabled   bool
-	segUpdateMap bool
-	segAbs       bool
-	segQuant     [4]int
-	segLF        [4]int
-	segProbs     [3]uint8
-	simple       bool
-	filterLevel  int
-	sharpness    int
-	lfDeltas     bool
-	refDelta     [4]int
-	modeDelta    [4]int
-	skipEnabled  bool
-	skipProb     uint8
-	coeffProbs   [4][8][3][11]uint8
-	bandProbs    [4][16]*[3][11]uint8 // coeffProbs by coefficient position
-	dq           [4]dequant
-	lfLevel      [4][2]uint8 // by segment, [B_PRED, other modes]
+	fp            boolDecoder
+	parts         [8]boolDecoder
+	nparts        int
+	segEnabled    bool
+	segUpdateMap  bool
+	segUpdateData bool
+	baseQ         int
+	segAbs        bool
+	segQuant      [4]int
+	segLF         [4]int
+	segProbs      [3]uint8
+	simple        bool
+	filterLevel   int
+	sharpness     int
+	lfDeltas      bool
+	refDelta      [4]int
+	modeDelta     [4]int
+	skipEnabled   bool
+	skipProb      uint8
+	coeffProbs    [4][8][3][11]uint8
+	bandProbs     [4][16]*[3][11]uint8 // coeffProbs by coefficient position
+	dq            [4]dequant
+	lfLevel       [4][2]uint8 // by segment, [B_PRED, other modes]
 
 	// Per-row contexts.
 	aboveNz    []uint8 // 9 per macroblock: 4 Y, 2 U, 2 V, 1 Y2
@@ -115,6 +117,11 @@ type Decoder struct {
 	lfInfo     []mbFilterInfo
 
 	coeffs [25 * 16]int16
+
+	// wild is set when the last frame had coefficients so large that the
+	// 16-bit arithmetic of the reference decoders overflows; tests compare
+	// such pictures with nothing.
+	wild bool
 }
 
 // Decode decodes one complete VP8 frame (as carried in an IVF frame or
@@ -153,13 +160,20 @@ func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	if firstSize > len(data) {
 		return nil, errShort
 	}
-	d.fp.init(data[:firstSize])
+	// The first partition's decoder may run on into the bytes after it, as
+	// the reference decoder's does (libvpx starts it on the whole frame);
+	// the size only locates the token partitions.
+	d.fp.init(data)
 	d.parseHeader()
 	if err := d.initPartitions(data[firstSize:]); err != nil {
 		return nil, err
 	}
 	d.setup(w, h)
 	d.decodeFrame()
+	d.wild = false
+	for i := 0; i < d.nparts; i++ {
+		d.wild = d.wild || d.parts[i].wild
+	}
 	return &d.img, nil
 }
 
@@ -173,13 +187,14 @@ func (d *Decoder) parseHeader() {
 	// Section 9.3; a key frame resets the segment data to zero deltas.
 	d.segEnabled = br.readFlag()
 	d.segUpdateMap = false
+	d.segUpdateData = false
 	d.segAbs = false
 	d.segQuant = [4]int{}
 	d.segLF = [4]int{}
 	if d.segEnabled {
 		d.segUpdateMap = br.readFlag()
-		updateData := br.readFlag()
-		if updateData {
+		d.segUpdateData = br.readFlag()
+		if d.segUpdateData {
 			d.segAbs = br.readFlag()
 			for i := range d.segQuant {
 				d.segQuant[i] = br.readOptionalSigned(7)
@@ -224,6 +239,7 @@ func (d *Decoder) parseHeader() {
 
 	// Section 9.6.
 	yac := br.readLiteral(7)
+	d.baseQ = yac
 	ydc := br.readOptionalSigned(4)
 	y2dc := br.readOptionalSigned(4)
 	y2ac := br.readOptionalSigned(4)
