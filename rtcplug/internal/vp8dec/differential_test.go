@@ -176,4 +176,3 @@ func ivfOf(f []byte, w, h int) []byte {
 	binary.LittleEndian.PutUint32(b[32:], uint32(len(f)))
 	return append(b, f...)
 }
-
