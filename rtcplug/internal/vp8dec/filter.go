@@ -57,47 +57,47 @@ func (d *Decoder) filterRow(mby int) {
 		yoff := d.yOrig + 16*mby*ys + 16*mbx
 		if d.simple {
 			if mbx > 0 {
-				simpleEdge(d.ybuf, yoff, 1, ys, fp.mbLimit)
+				simpleV(d.ybuf, yoff, ys, fp.mbLimit)
 			}
 			if mi.inner {
-				simpleEdge(d.ybuf, yoff+4, 1, ys, fp.subLimit)
-				simpleEdge(d.ybuf, yoff+8, 1, ys, fp.subLimit)
-				simpleEdge(d.ybuf, yoff+12, 1, ys, fp.subLimit)
+				simpleV(d.ybuf, yoff+4, ys, fp.subLimit)
+				simpleV(d.ybuf, yoff+8, ys, fp.subLimit)
+				simpleV(d.ybuf, yoff+12, ys, fp.subLimit)
 			}
 			if mby > 0 {
-				simpleEdge(d.ybuf, yoff, ys, 1, fp.mbLimit)
+				simpleH(d.ybuf, yoff, ys, fp.mbLimit)
 			}
 			if mi.inner {
-				simpleEdge(d.ybuf, yoff+4*ys, ys, 1, fp.subLimit)
-				simpleEdge(d.ybuf, yoff+8*ys, ys, 1, fp.subLimit)
-				simpleEdge(d.ybuf, yoff+12*ys, ys, 1, fp.subLimit)
+				simpleH(d.ybuf, yoff+4*ys, ys, fp.subLimit)
+				simpleH(d.ybuf, yoff+8*ys, ys, fp.subLimit)
+				simpleH(d.ybuf, yoff+12*ys, ys, fp.subLimit)
 			}
 			continue
 		}
 		coff := d.cOrig + 8*mby*cs + 8*mbx
 		if mbx > 0 {
-			mbEdge(d.ybuf, yoff, 1, ys, 16, fp)
-			mbEdge(d.ubuf, coff, 1, cs, 8, fp)
-			mbEdge(d.vbuf, coff, 1, cs, 8, fp)
+			mbEdgeV(d.ybuf, yoff, ys, 16, fp)
+			mbEdgeV(d.ubuf, coff, cs, 8, fp)
+			mbEdgeV(d.vbuf, coff, cs, 8, fp)
 		}
 		if mi.inner {
-			subEdge(d.ybuf, yoff+4, 1, ys, 16, fp)
-			subEdge(d.ybuf, yoff+8, 1, ys, 16, fp)
-			subEdge(d.ybuf, yoff+12, 1, ys, 16, fp)
-			subEdge(d.ubuf, coff+4, 1, cs, 8, fp)
-			subEdge(d.vbuf, coff+4, 1, cs, 8, fp)
+			subEdgeV(d.ybuf, yoff+4, ys, 16, fp)
+			subEdgeV(d.ybuf, yoff+8, ys, 16, fp)
+			subEdgeV(d.ybuf, yoff+12, ys, 16, fp)
+			subEdgeV(d.ubuf, coff+4, cs, 8, fp)
+			subEdgeV(d.vbuf, coff+4, cs, 8, fp)
 		}
 		if mby > 0 {
-			mbEdge(d.ybuf, yoff, ys, 1, 16, fp)
-			mbEdge(d.ubuf, coff, cs, 1, 8, fp)
-			mbEdge(d.vbuf, coff, cs, 1, 8, fp)
+			mbEdgeH(d.ybuf, yoff, ys, 16, fp)
+			mbEdgeH(d.ubuf, coff, cs, 8, fp)
+			mbEdgeH(d.vbuf, coff, cs, 8, fp)
 		}
 		if mi.inner {
-			subEdge(d.ybuf, yoff+4*ys, ys, 1, 16, fp)
-			subEdge(d.ybuf, yoff+8*ys, ys, 1, 16, fp)
-			subEdge(d.ybuf, yoff+12*ys, ys, 1, 16, fp)
-			subEdge(d.ubuf, coff+4*cs, cs, 1, 8, fp)
-			subEdge(d.vbuf, coff+4*cs, cs, 1, 8, fp)
+			subEdgeH(d.ybuf, yoff+4*ys, ys, 16, fp)
+			subEdgeH(d.ybuf, yoff+8*ys, ys, 16, fp)
+			subEdgeH(d.ybuf, yoff+12*ys, ys, 16, fp)
+			subEdgeH(d.ubuf, coff+4*cs, cs, 8, fp)
+			subEdgeH(d.vbuf, coff+4*cs, cs, 8, fp)
 		}
 	}
 }
@@ -112,110 +112,191 @@ func abs32(v int32) int32 {
 // clampS8 saturates to a signed 8-bit value.
 func clampS8(v int32) int32 {
 	if v < -128 {
-		return -128
+		v = -128
 	}
 	if v > 127 {
-		return 127
+		v = 127
 	}
 	return v
 }
 
-// s8 maps a pixel to the signed range the filters work in, and u8 back.
-func s8(v uint8) int32 { return int32(v) - 128 }
-func u8(v int32) uint8 { return uint8(v + 128) }
+// The edge filters below come in two orientations with the same body:
+// ...H filters across a horizontal edge (the pixels of a column, rows
+// apart), ...V across a vertical edge (the pixels of a row). Pixels are
+// named p3 p2 p1 p0 | q0 q1 q2 q3 across the edge; the filters work on
+// their signed values (pixel - 128). The bodies are written out in full so
+// that nothing is called per pixel.
 
-// simpleEdge is the simple loop filter of RFC 6386 section 15.2 across the
-// edge before pixel off; step crosses the edge, pitch runs along its 16
-// pixels.
-func simpleEdge(p []byte, off, step, pitch int, limit int32) {
+// simpleH and simpleV are the simple loop filter of RFC 6386 section 15.2
+// across the 16 pixels of a luma edge; off is the first pixel after it.
+func simpleH(p []byte, off, s int, limit int32) {
+	r1, r0 := p[off-2*s:off-2*s+16], p[off-s:off-s+16]
+	s0, s1 := p[off:off+16], p[off+s:off+s+16]
 	for i := 0; i < 16; i++ {
-		q := off + i*pitch
-		p1, p0, q0, q1 := p[q-2*step], p[q-step], p[q], p[q+step]
-		if abs32(int32(p0)-int32(q0))*2+abs32(int32(p1)-int32(q1))>>1 > limit {
+		p1, p0, q0, q1 := int32(r1[i]), int32(r0[i]), int32(s0[i]), int32(s1[i])
+		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
 			continue
 		}
-		a := clampS8(s8(p1) - s8(q1))
-		a = clampS8(a + 3*(s8(q0)-s8(p0)))
+		a := clampS8(p1 - q1)
+		a = clampS8(a + 3*(q0-p0))
 		f1 := clampS8(a+4) >> 3
 		f2 := clampS8(a+3) >> 3
-		p[q] = u8(clampS8(s8(q0) - f1))
-		p[q-step] = u8(clampS8(s8(p0) + f2))
+		s0[i] = uint8(clampS8(q0-128-f1) + 128)
+		r0[i] = uint8(clampS8(p0-128+f2) + 128)
 	}
 }
 
-// mbEdge is the normal loop filter across a macroblock edge (RFC 6386
-// section 15.3), adjusting up to three pixels on each side.
-func mbEdge(p []byte, off, step, pitch, n int, fp *filterParams) {
-	for i := 0; i < n; i++ {
-		q := off + i*pitch
-		p3, p2, p1, p0 := p[q-4*step], p[q-3*step], p[q-2*step], p[q-step]
-		q0, q1, q2, q3 := p[q], p[q+step], p[q+2*step], p[q+3*step]
-		if !normalMask(p3, p2, p1, p0, q0, q1, q2, q3, fp.interior, fp.mbLimit) {
+func simpleV(p []byte, off, s int, limit int32) {
+	for y := 0; y < 16; y++ {
+		r := (*[4]byte)(p[off+y*s-2 : off+y*s+2])
+		p1, p0, q0, q1 := int32(r[0]), int32(r[1]), int32(r[2]), int32(r[3])
+		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
 			continue
 		}
-		ps2, ps1, ps0 := s8(p2), s8(p1), s8(p0)
-		qs0, qs1, qs2 := s8(q0), s8(q1), s8(q2)
-		w := clampS8(ps1 - qs1)
-		w = clampS8(w + 3*(qs0-ps0))
-		if hev(p1, p0, q0, q1, fp.hevThresh) {
+		a := clampS8(p1 - q1)
+		a = clampS8(a + 3*(q0-p0))
+		f1 := clampS8(a+4) >> 3
+		f2 := clampS8(a+3) >> 3
+		r[2] = uint8(clampS8(q0-128-f1) + 128)
+		r[1] = uint8(clampS8(p0-128+f2) + 128)
+	}
+}
+
+// mbEdgeH and mbEdgeV are the normal loop filter across a macroblock edge
+// (RFC 6386 section 15.3), adjusting up to three pixels each side, over n
+// pixels (16 luma, 8 chroma).
+func mbEdgeH(p []byte, off, s, n int, fp *filterParams) {
+	interior, limit, hevT := fp.interior, fp.mbLimit, fp.hevThresh
+	a3, a2 := p[off-4*s:off-4*s+n], p[off-3*s:off-3*s+n]
+	a1, a0 := p[off-2*s:off-2*s+n], p[off-s:off-s+n]
+	b0, b1 := p[off:off+n], p[off+s:off+s+n]
+	b2, b3 := p[off+2*s:off+2*s+n], p[off+3*s:off+3*s+n]
+	for i := 0; i < n; i++ {
+		p3, p2, p1, p0 := int32(a3[i]), int32(a2[i]), int32(a1[i]), int32(a0[i])
+		q0, q1, q2, q3 := int32(b0[i]), int32(b1[i]), int32(b2[i]), int32(b3[i])
+		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit ||
+			abs32(p3-p2) > interior || abs32(p2-p1) > interior ||
+			abs32(p1-p0) > interior || abs32(q1-q0) > interior ||
+			abs32(q2-q1) > interior || abs32(q3-q2) > interior {
+			continue
+		}
+		w := clampS8(p1 - q1)
+		w = clampS8(w + 3*(q0-p0))
+		if abs32(p1-p0) > hevT || abs32(q1-q0) > hevT {
 			// High edge variance: only the pixels next to the edge move.
 			f1 := clampS8(w+4) >> 3
 			f2 := clampS8(w+3) >> 3
-			p[q] = u8(clampS8(qs0 - f1))
-			p[q-step] = u8(clampS8(ps0 + f2))
+			b0[i] = uint8(clampS8(q0-128-f1) + 128)
+			a0[i] = uint8(clampS8(p0-128+f2) + 128)
 			continue
 		}
-		a := clampS8((27*w + 63) >> 7)
-		p[q] = u8(clampS8(qs0 - a))
-		p[q-step] = u8(clampS8(ps0 + a))
-		a = clampS8((18*w + 63) >> 7)
-		p[q+step] = u8(clampS8(qs1 - a))
-		p[q-2*step] = u8(clampS8(ps1 + a))
-		a = clampS8((9*w + 63) >> 7)
-		p[q+2*step] = u8(clampS8(qs2 - a))
-		p[q-3*step] = u8(clampS8(ps2 + a))
+		u := clampS8((27*w + 63) >> 7)
+		b0[i] = uint8(clampS8(q0-128-u) + 128)
+		a0[i] = uint8(clampS8(p0-128+u) + 128)
+		u = clampS8((18*w + 63) >> 7)
+		b1[i] = uint8(clampS8(q1-128-u) + 128)
+		a1[i] = uint8(clampS8(p1-128+u) + 128)
+		u = clampS8((9*w + 63) >> 7)
+		b2[i] = uint8(clampS8(q2-128-u) + 128)
+		a2[i] = uint8(clampS8(p2-128+u) + 128)
 	}
 }
 
-// subEdge is the normal loop filter across an inner (subblock) edge (RFC
-// 6386 section 15.3), adjusting up to two pixels on each side.
-func subEdge(p []byte, off, step, pitch, n int, fp *filterParams) {
-	for i := 0; i < n; i++ {
-		q := off + i*pitch
-		p3, p2, p1, p0 := p[q-4*step], p[q-3*step], p[q-2*step], p[q-step]
-		q0, q1, q2, q3 := p[q], p[q+step], p[q+2*step], p[q+3*step]
-		if !normalMask(p3, p2, p1, p0, q0, q1, q2, q3, fp.interior, fp.subLimit) {
+func mbEdgeV(p []byte, off, s, n int, fp *filterParams) {
+	interior, limit, hevT := fp.interior, fp.mbLimit, fp.hevThresh
+	for y := 0; y < n; y++ {
+		r := (*[8]byte)(p[off+y*s-4 : off+y*s+4])
+		p3, p2, p1, p0 := int32(r[0]), int32(r[1]), int32(r[2]), int32(r[3])
+		q0, q1, q2, q3 := int32(r[4]), int32(r[5]), int32(r[6]), int32(r[7])
+		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit ||
+			abs32(p3-p2) > interior || abs32(p2-p1) > interior ||
+			abs32(p1-p0) > interior || abs32(q1-q0) > interior ||
+			abs32(q2-q1) > interior || abs32(q3-q2) > interior {
 			continue
 		}
-		ps1, ps0, qs0, qs1 := s8(p1), s8(p0), s8(q0), s8(q1)
-		h := hev(p1, p0, q0, q1, fp.hevThresh)
-		var a int32
-		if h {
-			a = clampS8(ps1 - qs1)
+		w := clampS8(p1 - q1)
+		w = clampS8(w + 3*(q0-p0))
+		if abs32(p1-p0) > hevT || abs32(q1-q0) > hevT {
+			f1 := clampS8(w+4) >> 3
+			f2 := clampS8(w+3) >> 3
+			r[4] = uint8(clampS8(q0-128-f1) + 128)
+			r[3] = uint8(clampS8(p0-128+f2) + 128)
+			continue
 		}
-		a = clampS8(a + 3*(qs0-ps0))
+		u := clampS8((27*w + 63) >> 7)
+		r[4] = uint8(clampS8(q0-128-u) + 128)
+		r[3] = uint8(clampS8(p0-128+u) + 128)
+		u = clampS8((18*w + 63) >> 7)
+		r[5] = uint8(clampS8(q1-128-u) + 128)
+		r[2] = uint8(clampS8(p1-128+u) + 128)
+		u = clampS8((9*w + 63) >> 7)
+		r[6] = uint8(clampS8(q2-128-u) + 128)
+		r[1] = uint8(clampS8(p2-128+u) + 128)
+	}
+}
+
+// subEdgeH and subEdgeV are the normal loop filter across an inner
+// (subblock) edge (RFC 6386 section 15.3), adjusting up to two pixels each
+// side.
+func subEdgeH(p []byte, off, s, n int, fp *filterParams) {
+	interior, limit, hevT := fp.interior, fp.subLimit, fp.hevThresh
+	a3, a2 := p[off-4*s:off-4*s+n], p[off-3*s:off-3*s+n]
+	a1, a0 := p[off-2*s:off-2*s+n], p[off-s:off-s+n]
+	b0, b1 := p[off:off+n], p[off+s:off+s+n]
+	b2, b3 := p[off+2*s:off+2*s+n], p[off+3*s:off+3*s+n]
+	for i := 0; i < n; i++ {
+		p3, p2, p1, p0 := int32(a3[i]), int32(a2[i]), int32(a1[i]), int32(a0[i])
+		q0, q1, q2, q3 := int32(b0[i]), int32(b1[i]), int32(b2[i]), int32(b3[i])
+		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit ||
+			abs32(p3-p2) > interior || abs32(p2-p1) > interior ||
+			abs32(p1-p0) > interior || abs32(q1-q0) > interior ||
+			abs32(q2-q1) > interior || abs32(q3-q2) > interior {
+			continue
+		}
+		hev := abs32(p1-p0) > hevT || abs32(q1-q0) > hevT
+		var a int32
+		if hev {
+			a = clampS8(p1 - q1)
+		}
+		a = clampS8(a + 3*(q0-p0))
 		f1 := clampS8(a+4) >> 3
 		f2 := clampS8(a+3) >> 3
-		p[q] = u8(clampS8(qs0 - f1))
-		p[q-step] = u8(clampS8(ps0 + f2))
-		if !h {
+		b0[i] = uint8(clampS8(q0-128-f1) + 128)
+		a0[i] = uint8(clampS8(p0-128+f2) + 128)
+		if !hev {
 			a = (f1 + 1) >> 1
-			p[q+step] = u8(clampS8(qs1 - a))
-			p[q-2*step] = u8(clampS8(ps1 + a))
+			b1[i] = uint8(clampS8(q1-128-a) + 128)
+			a1[i] = uint8(clampS8(p1-128+a) + 128)
 		}
 	}
 }
 
-func normalMask(p3, p2, p1, p0, q0, q1, q2, q3 uint8, interior, edge int32) bool {
-	return abs32(int32(p0)-int32(q0))*2+abs32(int32(p1)-int32(q1))>>1 <= edge &&
-		abs32(int32(p3)-int32(p2)) <= interior &&
-		abs32(int32(p2)-int32(p1)) <= interior &&
-		abs32(int32(p1)-int32(p0)) <= interior &&
-		abs32(int32(q1)-int32(q0)) <= interior &&
-		abs32(int32(q2)-int32(q1)) <= interior &&
-		abs32(int32(q3)-int32(q2)) <= interior
-}
-
-func hev(p1, p0, q0, q1 uint8, thresh int32) bool {
-	return abs32(int32(p1)-int32(p0)) > thresh || abs32(int32(q1)-int32(q0)) > thresh
+func subEdgeV(p []byte, off, s, n int, fp *filterParams) {
+	interior, limit, hevT := fp.interior, fp.subLimit, fp.hevThresh
+	for y := 0; y < n; y++ {
+		r := (*[8]byte)(p[off+y*s-4 : off+y*s+4])
+		p3, p2, p1, p0 := int32(r[0]), int32(r[1]), int32(r[2]), int32(r[3])
+		q0, q1, q2, q3 := int32(r[4]), int32(r[5]), int32(r[6]), int32(r[7])
+		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit ||
+			abs32(p3-p2) > interior || abs32(p2-p1) > interior ||
+			abs32(p1-p0) > interior || abs32(q1-q0) > interior ||
+			abs32(q2-q1) > interior || abs32(q3-q2) > interior {
+			continue
+		}
+		hev := abs32(p1-p0) > hevT || abs32(q1-q0) > hevT
+		var a int32
+		if hev {
+			a = clampS8(p1 - q1)
+		}
+		a = clampS8(a + 3*(q0-p0))
+		f1 := clampS8(a+4) >> 3
+		f2 := clampS8(a+3) >> 3
+		r[4] = uint8(clampS8(q0-128-f1) + 128)
+		r[3] = uint8(clampS8(p0-128+f2) + 128)
+		if !hev {
+			a = (f1 + 1) >> 1
+			r[5] = uint8(clampS8(q1-128-a) + 128)
+			r[2] = uint8(clampS8(p1-128+a) + 128)
+		}
+	}
 }

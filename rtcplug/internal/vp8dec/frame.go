@@ -1,5 +1,7 @@
 package vp8dec
 
+import "math/bits"
+
 // mbModes is the prediction record of one macroblock (RFC 6386 section 11).
 type mbModes struct {
 	segment int
@@ -245,86 +247,140 @@ func b2u(b bool) uint8 {
 // the 16-bit transforms of decoders overflow, each in its own way.
 const maxCoeff = 8191
 
+// decide is one bool decision on an explicit decoder state (value, range),
+// returning the new state (n counts the loaded bits) and the bool. Small enough to
+// inline into the token loop, which refills the window itself.
+func decide(v uint64, rg uint32, n int, prob uint8) (uint64, uint32, int, bool) {
+	split := 1 + ((rg-1)*uint32(prob))>>8
+	bs := uint64(split) << 56
+	b := v >= bs
+	if b {
+		rg -= split
+		v -= bs
+	} else {
+		rg = split
+	}
+	s := bits.LeadingZeros8(uint8(rg))
+	return v << uint(s), rg << uint(s), n - s, b
+}
+
 // decodeBlock reads the tokens of one 4x4 block (RFC 6386 section 13.2) and
 // stores the dequantized values at their raster positions in dst. It returns
 // 0 when the first token is dct_eob, else the position after the last token
 // read. Values are kept in 16 bits as in the reference decoder.
+//
+// The decoder state lives in locals; the window is refilled once per token
+// to at least 40 bits, enough for the common tokens (each decision shifts
+// at most 7 bits): dct_eob, DCT_0, DCT_1 to DCT_4 and the sign take at most
+// five decisions. Longer tokens refill as they go.
 func (br *boolDecoder) decodeBlock(pp *[16]*[3][11]uint8, ctx, first int, dst *[16]int16, dcq, acq int32) int {
+	v, n, rg := br.value, br.nbits, br.rng
+	var b bool
 	i := first
-	p := &pp[i][ctx]
-	if !br.readBool(p[0]) {
+	p := &pp[i&15][ctx]
+	if n < 40 {
+		br.value, br.nbits = v, n
+		br.fill()
+		v, n = br.value, br.nbits
+	}
+	if v, rg, n, b = decide(v, rg, n, p[0]); !b {
+		br.value, br.nbits, br.rng = v, n, rg
 		return 0
 	}
 	for {
-		if !br.readBool(p[1]) {
+		if n < 40 {
+			br.value, br.nbits = v, n
+			br.fill()
+			v, n = br.value, br.nbits
+		}
+		if v, rg, n, b = decide(v, rg, n, p[1]); !b {
 			// DCT_0: the next token cannot be dct_eob.
 			i++
 			if i == 16 {
-				return 16
+				break
 			}
 			p = &pp[i][0]
 			continue
 		}
-		var v int32
+		var x int32
 		next := 2
-		if !br.readBool(p[2]) {
-			v = 1
+		if v, rg, n, b = decide(v, rg, n, p[2]); !b {
+			x = 1
 			next = 1
-		} else if !br.readBool(p[3]) {
-			if !br.readBool(p[4]) {
-				v = 2
-			} else if !br.readBool(p[5]) {
-				v = 3
+		} else if v, rg, n, b = decide(v, rg, n, p[3]); !b {
+			if v, rg, n, b = decide(v, rg, n, p[4]); !b {
+				x = 2
 			} else {
-				v = 4
-			}
-		} else if !br.readBool(p[6]) {
-			if !br.readBool(p[7]) {
-				v = 5 + int32(b2u(br.readBool(159)))
-			} else {
-				v = 7 + 2*int32(b2u(br.readBool(165)))
-				v += int32(b2u(br.readBool(145)))
+				v, rg, n, b = decide(v, rg, n, p[5])
+				x = 3 + int32(b2u(b))
 			}
 		} else {
-			var ep []uint8
-			if !br.readBool(p[8]) {
-				if !br.readBool(p[9]) {
-					v, ep = 11, cat3Probs[:]
-				} else {
-					v, ep = 19, cat4Probs[:]
-				}
-			} else {
-				if !br.readBool(p[10]) {
-					v, ep = 35, cat5Probs[:]
-				} else {
-					v, ep = 67, cat6Probs[:]
-				}
+			br.value, br.nbits, br.rng = v, n, rg
+			x = br.readLarge(p)
+			v, n, rg = br.value, br.nbits, br.rng
+			if n < 8 {
+				br.fill()
+				v, n = br.value, br.nbits
 			}
-			e := int32(0)
-			for _, pr := range ep {
-				e = e<<1 | int32(b2u(br.readBool(pr)))
-			}
-			v += e
 		}
-		if br.readBool(128) {
-			v = -v
+		if v, rg, n, b = decide(v, rg, n, 128); b {
+			x = -x
 		}
 		dq := acq
 		if i == 0 {
 			dq = dcq
 		}
-		v *= dq
-		if uint32(v+maxCoeff) > 2*maxCoeff {
+		x *= dq
+		if uint32(x+maxCoeff) > 2*maxCoeff {
 			br.wild = true
 		}
-		dst[zigzag[i]] = int16(v)
+		dst[zigzag[i&15]] = int16(x)
 		i++
 		if i == 16 {
-			return 16
+			break
 		}
 		p = &pp[i][next]
-		if !br.readBool(p[0]) {
-			return i
+		if n < 8 {
+			br.value, br.nbits = v, n
+			br.fill()
+			v, n = br.value, br.nbits
+		}
+		if v, rg, n, b = decide(v, rg, n, p[0]); !b {
+			break
 		}
 	}
+	br.value, br.nbits, br.rng = v, n, rg
+	return i
+}
+
+// readLarge reads the rest of a token from dct_cat1 up, after the decision
+// at p[3] (RFC 6386 section 13.2), and returns its absolute value.
+func (br *boolDecoder) readLarge(p *[11]uint8) int32 {
+	if !br.readBool(p[6]) {
+		if !br.readBool(p[7]) {
+			return 5 + int32(b2u(br.readBool(159)))
+		}
+		v := 7 + 2*int32(b2u(br.readBool(165)))
+		return v + int32(b2u(br.readBool(145)))
+	}
+	var v int32
+	var ep []uint8
+	if !br.readBool(p[8]) {
+		if !br.readBool(p[9]) {
+			v, ep = 11, cat3Probs[:]
+		} else {
+			v, ep = 19, cat4Probs[:]
+		}
+	} else {
+		if !br.readBool(p[10]) {
+			v, ep = 35, cat5Probs[:]
+		} else {
+			v, ep = 67, cat6Probs[:]
+		}
+	}
+	e := int32(0)
+	for _, pr := range ep {
+		e = e<<1 | int32(b2u(br.readBool(pr)))
+	}
+	return v + e
 }
