@@ -124,31 +124,41 @@ type Decoder struct {
 	wild bool
 }
 
+// KeyframeSize returns the picture size a key frame claims, reading only its
+// first ten bytes (RFC 6386 section 9.1), so that a caller can refuse a
+// frame before decoding it.
+func KeyframeSize(frame []byte) (width, height int, err error) {
+	if len(frame) < 3 {
+		return 0, 0, errShort
+	}
+	if frame[0]&1 != 0 {
+		return 0, 0, ErrNotKeyframe
+	}
+	if len(frame) < 10 {
+		return 0, 0, errShort
+	}
+	if frame[3] != 0x9d || frame[4] != 0x01 || frame[5] != 0x2a {
+		return 0, 0, errStart
+	}
+	// The top two bits of each dimension are scaling, a display hint.
+	w := int(frame[6]) | int(frame[7]&0x3f)<<8
+	h := int(frame[8]) | int(frame[9]&0x3f)<<8
+	if w == 0 || h == 0 {
+		return 0, 0, errSize
+	}
+	return w, h, nil
+}
+
 // Decode decodes one complete VP8 frame (as carried in an IVF frame or
 // reassembled from RTP). The returned picture and its buffers belong to the
 // Decoder and stay valid until the next call.
 func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
-	if len(frame) < 3 {
-		return nil, errShort
+	w, h, err := KeyframeSize(frame)
+	if err != nil {
+		return nil, err
 	}
 	tag := uint32(frame[0]) | uint32(frame[1])<<8 | uint32(frame[2])<<16
-	if tag&1 != 0 {
-		return nil, ErrNotKeyframe
-	}
 	firstSize := int(tag >> 5)
-	// RFC 6386 section 9.1: start code and the 14-bit dimensions; the two
-	// scaling bits are a display hint and are ignored.
-	if len(frame) < 10 {
-		return nil, errShort
-	}
-	if frame[3] != 0x9d || frame[4] != 0x01 || frame[5] != 0x2a {
-		return nil, errStart
-	}
-	w := int(frame[6]) | int(frame[7]&0x3f)<<8
-	h := int(frame[8]) | int(frame[9]&0x3f)<<8
-	if w == 0 || h == 0 {
-		return nil, errSize
-	}
 	maxPix := d.MaxPixels
 	if maxPix <= 0 {
 		maxPix = DefaultMaxPixels
@@ -353,7 +363,8 @@ func makeDequant(q, ydc, y2dc, y2ac, uvdc, uvac int) dequant {
 }
 
 // initPartitions splits the token partitions (RFC 6386 section 9.5): three
-// little-endian size bytes for each but the last, which takes the rest.
+// little-endian size bytes for each but the last, which takes the rest. An
+// empty partition is refused, as the reference decoder refuses it.
 func (d *Decoder) initPartitions(b []byte) error {
 	n := d.nparts
 	hdr := 3 * (n - 1)
@@ -363,11 +374,14 @@ func (d *Decoder) initPartitions(b []byte) error {
 	sizes, rest := b[:hdr], b[hdr:]
 	for i := 0; i < n-1; i++ {
 		sz := int(sizes[3*i]) | int(sizes[3*i+1])<<8 | int(sizes[3*i+2])<<16
-		if sz > len(rest) {
+		if sz == 0 || sz > len(rest) {
 			return errPart
 		}
 		d.parts[i].init(rest[:sz])
 		rest = rest[sz:]
+	}
+	if len(rest) == 0 {
+		return errPart
 	}
 	d.parts[n-1].init(rest)
 	return nil
