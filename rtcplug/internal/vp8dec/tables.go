@@ -1,18 +1,5 @@
 package vp8dec
 
-// defaultCoeffProbsTable is defaultCoeffProbs in its four dimensions.
-var defaultCoeffProbsTable [4][8][3][11]uint8
-
-func init() {
-	for i := range defaultCoeffProbsTable {
-		for j := range defaultCoeffProbsTable[i] {
-			for k := range defaultCoeffProbsTable[i][j] {
-				copy(defaultCoeffProbsTable[i][j][k][:], defaultCoeffProbs[((i*8+j)*3+k)*11:])
-			}
-		}
-	}
-}
-
 // coeffBands maps a coefficient position to its band (RFC 6386 section 13.3).
 var coeffBands = [16]uint8{0, 1, 2, 3, 6, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7}
 

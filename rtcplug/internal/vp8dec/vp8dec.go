@@ -271,7 +271,7 @@ func (d *Decoder) parseHeader() {
 	br.readFlag()
 
 	// Section 13.4: a key frame starts from the default probabilities.
-	d.coeffProbs = defaultCoeffProbsTable
+	d.coeffProbs = defaultCoeffProbs
 	for i := range d.coeffProbs {
 		for j := range d.coeffProbs[i] {
 			for k := range d.coeffProbs[i][j] {
