@@ -103,10 +103,8 @@ func (d *Decoder) filterRow(mby int) {
 }
 
 func abs32(v int32) int32 {
-	if v < 0 {
-		return -v
-	}
-	return v
+	m := v >> 31
+	return (v ^ m) - m
 }
 
 // clampS8 saturates to a signed 8-bit value.
@@ -174,10 +172,8 @@ func mbEdgeH(p []byte, off, s, n int, fp *filterParams) {
 	for i := 0; i < n; i++ {
 		p3, p2, p1, p0 := int32(a3[i]), int32(a2[i]), int32(a1[i]), int32(a0[i])
 		q0, q1, q2, q3 := int32(b0[i]), int32(b1[i]), int32(b2[i]), int32(b3[i])
-		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit ||
-			abs32(p3-p2) > interior || abs32(p2-p1) > interior ||
-			abs32(p1-p0) > interior || abs32(q1-q0) > interior ||
-			abs32(q2-q1) > interior || abs32(q3-q2) > interior {
+		if max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2)) > interior ||
+			abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
 			continue
 		}
 		w := clampS8(p1 - q1)
@@ -208,10 +204,8 @@ func mbEdgeV(p []byte, off, s, n int, fp *filterParams) {
 		r := (*[8]byte)(p[off+y*s-4 : off+y*s+4])
 		p3, p2, p1, p0 := int32(r[0]), int32(r[1]), int32(r[2]), int32(r[3])
 		q0, q1, q2, q3 := int32(r[4]), int32(r[5]), int32(r[6]), int32(r[7])
-		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit ||
-			abs32(p3-p2) > interior || abs32(p2-p1) > interior ||
-			abs32(p1-p0) > interior || abs32(q1-q0) > interior ||
-			abs32(q2-q1) > interior || abs32(q3-q2) > interior {
+		if max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2)) > interior ||
+			abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
 			continue
 		}
 		w := clampS8(p1 - q1)
@@ -247,10 +241,8 @@ func subEdgeH(p []byte, off, s, n int, fp *filterParams) {
 	for i := 0; i < n; i++ {
 		p3, p2, p1, p0 := int32(a3[i]), int32(a2[i]), int32(a1[i]), int32(a0[i])
 		q0, q1, q2, q3 := int32(b0[i]), int32(b1[i]), int32(b2[i]), int32(b3[i])
-		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit ||
-			abs32(p3-p2) > interior || abs32(p2-p1) > interior ||
-			abs32(p1-p0) > interior || abs32(q1-q0) > interior ||
-			abs32(q2-q1) > interior || abs32(q3-q2) > interior {
+		if max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2)) > interior ||
+			abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
 			continue
 		}
 		hev := abs32(p1-p0) > hevT || abs32(q1-q0) > hevT
@@ -277,10 +269,8 @@ func subEdgeV(p []byte, off, s, n int, fp *filterParams) {
 		r := (*[8]byte)(p[off+y*s-4 : off+y*s+4])
 		p3, p2, p1, p0 := int32(r[0]), int32(r[1]), int32(r[2]), int32(r[3])
 		q0, q1, q2, q3 := int32(r[4]), int32(r[5]), int32(r[6]), int32(r[7])
-		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit ||
-			abs32(p3-p2) > interior || abs32(p2-p1) > interior ||
-			abs32(p1-p0) > interior || abs32(q1-q0) > interior ||
-			abs32(q2-q1) > interior || abs32(q3-q2) > interior {
+		if max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2)) > interior ||
+			abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
 			continue
 		}
 		hev := abs32(p1-p0) > hevT || abs32(q1-q0) > hevT
