@@ -260,7 +260,7 @@ func decide(v uint64, rg uint32, n int, prob uint8) (uint64, uint32, int, bool) 
 	} else {
 		rg = split
 	}
-	s := bits.LeadingZeros8(uint8(rg))
+	s := bits.LeadingZeros32(rg) - 24
 	return v << uint(s), rg << uint(s), n - s, b
 }
 
