@@ -57,11 +57,45 @@ func mutate(r *rand.Rand, frame []byte) []byte {
 //   - a segment quantizer index outside [0, 127], or a segment filter level
 //     outside [0, 63] with filter deltas on: libvpx clamps before adding
 //     the deltas, x/image/vp8 (and ffmpeg for the quantizer) after;
+//   - mode data that runs on past the first partition's size: libvpx reads
+//     on into the following bytes, x/image/vp8 (and ffmpeg) stop;
+//   - a partition starting with 0xff, which breaks the bool decoder's
+//     invariant (value below range): libvpx carries on with the same
+//     arithmetic as this package, x/image/vp8 (and ffmpeg) with their own;
+//   - filter level sums beyond 8 bits: x/image/vp8 adds the deltas in int8
+//     and wraps;
 //   - coefficients beyond maxCoeff, where every decoder's 16-bit transforms
 //     overflow differently.
 func xImageDiverges(d *Decoder) bool {
 	if d.wild {
 		return true
+	}
+	if consumed := 8*d.fp.pos - d.fp.nbits; consumed > 8*d.firstSize-16 {
+		return true
+	}
+	if len(d.fp.buf) > 0 && d.fp.buf[0] == 0xff {
+		return true
+	}
+	for i := 0; i < d.nparts; i++ {
+		if d.parts[i].buf[0] == 0xff {
+			return true
+		}
+	}
+	if d.lfDeltas {
+		for s := 0; s < 4; s++ {
+			base := d.filterLevel
+			if d.segEnabled {
+				base = d.segLF[s]
+				if !d.segAbs {
+					base += d.filterLevel
+				}
+			}
+			for _, v := range []int{base + d.refDelta[0], base + d.refDelta[0] + d.modeDelta[0]} {
+				if v < -128 || v > 127 {
+					return true
+				}
+			}
+		}
 	}
 	if !d.segEnabled {
 		return false

@@ -88,6 +88,7 @@ type Decoder struct {
 
 	// Frame header state (RFC 6386 section 9).
 	fp            boolDecoder
+	firstSize     int // bytes in the first partition
 	parts         [8]boolDecoder
 	nparts        int
 	segEnabled    bool
@@ -174,6 +175,7 @@ func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	// the reference decoder's does (libvpx starts it on the whole frame);
 	// the size only locates the token partitions.
 	d.fp.init(data)
+	d.firstSize = firstSize
 	d.parseHeader()
 	if err := d.initPartitions(data[firstSize:]); err != nil {
 		return nil, err
