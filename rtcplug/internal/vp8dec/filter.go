@@ -169,7 +169,10 @@ func mbEdgeH(p []byte, off, s, n int, fp *filterParams) {
 	a1, a0 := p[off-2*s:off-2*s+n], p[off-s:off-s+n]
 	b0, b1 := p[off:off+n], p[off+s:off+s+n]
 	b2, b3 := p[off+2*s:off+2*s+n], p[off+3*s:off+3*s+n]
-	for i := 0; i < n; i++ {
+	// Equal lengths let the compiler drop the bounds checks below.
+	a2, a1, a0 = a2[:len(a3)], a1[:len(a3)], a0[:len(a3)]
+	b0, b1, b2, b3 = b0[:len(a3)], b1[:len(a3)], b2[:len(a3)], b3[:len(a3)]
+	for i := range a3 {
 		p3, p2, p1, p0 := int32(a3[i]), int32(a2[i]), int32(a1[i]), int32(a0[i])
 		q0, q1, q2, q3 := int32(b0[i]), int32(b1[i]), int32(b2[i]), int32(b3[i])
 		if max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2)) > interior ||
@@ -238,7 +241,10 @@ func subEdgeH(p []byte, off, s, n int, fp *filterParams) {
 	a1, a0 := p[off-2*s:off-2*s+n], p[off-s:off-s+n]
 	b0, b1 := p[off:off+n], p[off+s:off+s+n]
 	b2, b3 := p[off+2*s:off+2*s+n], p[off+3*s:off+3*s+n]
-	for i := 0; i < n; i++ {
+	// Equal lengths let the compiler drop the bounds checks below.
+	a2, a1, a0 = a2[:len(a3)], a1[:len(a3)], a0[:len(a3)]
+	b0, b1, b2, b3 = b0[:len(a3)], b1[:len(a3)], b2[:len(a3)], b3[:len(a3)]
+	for i := range a3 {
 		p3, p2, p1, p0 := int32(a3[i]), int32(a2[i]), int32(a1[i]), int32(a0[i])
 		q0, q1, q2, q3 := int32(b0[i]), int32(b1[i]), int32(b2[i]), int32(b3[i])
 		if max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2)) > interior ||
