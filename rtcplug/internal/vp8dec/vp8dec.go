@@ -2,7 +2,12 @@
 //
 // Only intra frames are decoded: the package exists to turn key frames into
 // snapshots, so interframes are refused with ErrNotKeyframe. The output is
-// bit-exact with the reference decoder. A Decoder owns and reuses its picture
+// bit-exact with libvpx, the reference decoder, also on damaged frames where
+// other decoders part from it: the first partition's bool decoder runs on
+// past the partition's size, a token partition read past its end stops
+// coefficient reading, segment quantizer and filter levels are clamped before
+// the frame deltas are added. (ffmpeg and x/image/vp8 differ from libvpx in
+// some of these; see the tests.) A Decoder owns and reuses its picture
 // buffers, so decoding a stream of same-sized key frames does not allocate.
 package vp8dec
 
