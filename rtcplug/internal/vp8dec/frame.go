@@ -261,7 +261,8 @@ func decide(v uint64, rg uint32, n int, prob uint8) (uint64, uint32, int, bool) 
 		rg = split
 	}
 	s := bits.LeadingZeros32(rg) - 24
-	return v << uint(s), rg << uint(s), n - s, b
+	// s is at most 7; the masks spare the compiler's large-shift checks.
+	return v << (uint(s) & 63), rg << (uint(s) & 31), n - s, b
 }
 
 // decodeBlock reads the tokens of one 4x4 block (RFC 6386 section 13.2) and
