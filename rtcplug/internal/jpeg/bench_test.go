@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/image/vp8"
+
+	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8dec"
 )
 
 // sizes are the keyframes benchmarked: ffmpeg's clean testsrc at 640x480,
@@ -18,19 +20,24 @@ var sizes = []struct{ name, file string }{
 	{"1280x720", "vp8-1280x720-key.ivf"},
 }
 
-// BenchmarkKeyframeToJPEG is the whole snapshot path: x/image/vp8 decodes a
-// keyframe (one decoder kept, as a pool worker does), then the picture is
-// encoded at quality 75 by this package or by image/jpeg.
+// BenchmarkKeyframeToJPEG is the whole snapshot path: ours is vp8dec (one
+// decoder kept, as a pool worker does) and this package's encoder, stdlib is
+// x/image/vp8 and image/jpeg; both encode at quality 75.
 func BenchmarkKeyframeToJPEG(b *testing.B) {
 	for _, s := range sizes {
 		f := keyframes(b, s.file)[0]
 		b.Run(s.name+"/ours", func(b *testing.B) {
-			d, e := vp8.NewDecoder(), &Encoder{}
+			var d vp8dec.Decoder
+			e := &Encoder{}
 			b.ReportAllocs()
 			c0 := cpuTime()
 			defer func() { reportCPU(b, c0) }()
 			for b.Loop() {
-				if err := e.Encode(io.Discard, decodeVP8(b, d, f), 75); err != nil {
+				img, err := d.Decode(f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := e.Encode(io.Discard, img, 75); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -75,11 +82,23 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeVP8 is x/image/vp8 alone, with a kept decoder.
+// BenchmarkDecodeVP8 is the VP8 decoder alone, with a kept decoder: ours
+// (vp8dec) beside x/image/vp8.
 func BenchmarkDecodeVP8(b *testing.B) {
 	for _, s := range sizes {
 		f := keyframes(b, s.file)[0]
-		b.Run(s.name, func(b *testing.B) {
+		b.Run(s.name+"/ours", func(b *testing.B) {
+			var d vp8dec.Decoder
+			b.ReportAllocs()
+			c0 := cpuTime()
+			defer func() { reportCPU(b, c0) }()
+			for b.Loop() {
+				if _, err := d.Decode(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(s.name+"/ximage", func(b *testing.B) {
 			d := vp8.NewDecoder()
 			b.ReportAllocs()
 			c0 := cpuTime()

@@ -11,7 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"golang.org/x/image/vp8"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8dec"
 )
 
 // vp8Header makes the 10-byte header of a keyframe claiming w x h.
@@ -170,7 +170,7 @@ func TestCallbackImageIsOwn(t *testing.T) {
 	first := <-got
 	p.Submit(Job{Conference: "c", Peer: "q", Frame: b})
 	<-got
-	want, err := decodeOn(vp8.NewDecoder(), a)
+	want, err := decodeOn(new(vp8dec.Decoder), a)
 	if err != nil {
 		t.Fatal(err)
 	}

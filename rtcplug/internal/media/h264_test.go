@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/image/vp8"
-
 	"github.com/nutsbolts/webrtc/rtcplug/internal/h264dec"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8dec"
 )
 
 // annexB calls fn with each NAL unit of an Annex B stream.
@@ -364,7 +363,7 @@ func BenchmarkKeyframeToJPEG(b *testing.B) {
 		n := int(binary.LittleEndian.Uint32(ivf[hl:]))
 		frame := ivf[hl+12 : hl+12+n]
 		b.Run(c.name, func(b *testing.B) {
-			d := vp8.NewDecoder()
+			d := new(vp8dec.Decoder)
 			benchKeyframeToJPEG(b, func() (*image.YCbCr, error) { return decodeWith(d, frame) })
 		})
 	}

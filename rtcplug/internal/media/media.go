@@ -1,6 +1,6 @@
 // Package media turns VP8 and H.264 keyframes into images and files, off the
 // packet path: a bounded pool of workers decodes each keyframe with
-// golang.org/x/image/vp8 or rtcplug/internal/h264dec, writes it as a JPEG (rtcplug/internal/jpeg;
+// rtcplug/internal/vp8dec or rtcplug/internal/h264dec, writes it as a JPEG (rtcplug/internal/jpeg;
 // atomically: temp file, then rename) and hands the image to a callback.
 // Snapshots are what gives way under load, never packets: a keyframe is
 // refused before decoding when it is far too small for the size it claims,
@@ -12,7 +12,6 @@
 package media
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,11 +24,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/image/vp8"
-
 	"github.com/nutsbolts/webrtc/rtcplug/internal/h264dec"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/jpeg"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8dec"
 )
 
 // Defaults for Config.
@@ -282,7 +280,7 @@ func (p *Pool) diskFull() bool {
 // puts them there), so the parameter sets one peer left in h264 are
 // replaced before another peer's slices use them.
 type worker struct {
-	dec  *vp8.Decoder
+	dec  *vp8dec.Decoder
 	h264 *h264dec.Decoder
 	enc  jpeg.Encoder
 	buf  []byte
@@ -290,7 +288,7 @@ type worker struct {
 
 func (p *Pool) work() {
 	defer p.wg.Done()
-	w := &worker{dec: vp8.NewDecoder(), h264: new(h264dec.Decoder)}
+	w := &worker{dec: new(vp8dec.Decoder), h264: new(h264dec.Decoder)}
 	var asks []peerKey
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -376,7 +374,7 @@ func (p *Pool) process(w *worker, j Job) {
 	} else {
 		img, err = decodeWith(w.dec, j.Frame)
 		if errors.Is(err, errDecoderPanic) {
-			w.dec = vp8.NewDecoder() // its state is no longer to be trusted
+			w.dec = new(vp8dec.Decoder) // its state is no longer to be trusted
 		}
 	}
 	if err != nil {
@@ -416,7 +414,7 @@ var errDecoderPanic = errors.New("vp8: decoder failed")
 
 // decodeWith decodes one keyframe with a kept decoder; the picture is the
 // decoder's and valid until its next frame.
-func decodeWith(d *vp8.Decoder, frame []byte) (img *image.YCbCr, err error) {
+func decodeWith(d *vp8dec.Decoder, frame []byte) (img *image.YCbCr, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			img, err = nil, fmt.Errorf("%w: %v", errDecoderPanic, r)
@@ -457,25 +455,25 @@ func Decode(frame []byte) (img *image.YCbCr, err error) {
 // decode is Decode without the safety net, so that FuzzDecode sees any
 // decoder panic.
 func decode(frame []byte) (*image.YCbCr, error) {
-	return decodeOn(vp8.NewDecoder(), frame)
+	return decodeOn(new(vp8dec.Decoder), frame)
 }
 
-func decodeOn(d *vp8.Decoder, frame []byte) (*image.YCbCr, error) {
-	d.Init(bytes.NewReader(frame), len(frame))
-	fh, err := d.DecodeFrameHeader()
+func decodeOn(d *vp8dec.Decoder, frame []byte) (*image.YCbCr, error) {
+	w, h, err := vp8dec.KeyframeSize(frame)
+	if errors.Is(err, vp8dec.ErrNotKeyframe) {
+		return nil, errors.New("vp8: not a keyframe")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vp8 header: %w", err)
 	}
-	if !fh.KeyFrame {
-		return nil, errors.New("vp8: not a keyframe")
+	if w*h > MaxPixels {
+		return nil, fmt.Errorf("%w: %dx%d", ErrTooLarge, w, h)
 	}
-	if fh.Width <= 0 || fh.Height <= 0 || fh.Width*fh.Height > MaxPixels {
-		return nil, fmt.Errorf("%w: %dx%d", ErrTooLarge, fh.Width, fh.Height)
+	if n := MinKeyframeBytes(w, h); len(frame) < n {
+		return nil, fmt.Errorf("%w: %d bytes for %dx%d", ErrTooSmall, len(frame), w, h)
 	}
-	if n := MinKeyframeBytes(fh.Width, fh.Height); len(frame) < n {
-		return nil, fmt.Errorf("%w: %d bytes for %dx%d", ErrTooSmall, len(frame), fh.Width, fh.Height)
-	}
-	img, err := d.DecodeFrame()
+	d.MaxPixels = MaxPixels
+	img, err := d.Decode(frame)
 	if err != nil {
 		return nil, fmt.Errorf("vp8 frame: %w", err)
 	}

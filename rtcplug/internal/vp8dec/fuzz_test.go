@@ -1,0 +1,38 @@
+package vp8dec
+
+import "testing"
+
+// FuzzDecode feeds arbitrary frames to the decoder: it must not panic, and
+// when x/image/vp8 also decodes the frame the pictures must agree (outside
+// the cases where x/image/vp8 is known to differ from libvpx).
+func FuzzDecode(f *testing.F) {
+	for _, fr := range seedFrames(f) {
+		if w, h, err := KeyframeSize(fr); err == nil && w*h <= 1<<16 {
+			f.Add(fr)
+		}
+	}
+	var d Decoder
+	// Small pictures keep the instrumented decoding fast; the bound is
+	// exercised all the same.
+	d.MaxPixels = 1 << 16
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		got, err := d.Decode(frame)
+		if err != nil {
+			return
+		}
+		b := got.Bounds()
+		if b.Dx()*b.Dy() > d.MaxPixels {
+			t.Fatalf("picture %v beyond MaxPixels", b)
+		}
+		if xImageDiverges(&d) {
+			return
+		}
+		want, err := refDecode(frame)
+		if err != nil {
+			return
+		}
+		if s := diffPlanes(got, want); s != "" {
+			t.Fatalf("differs from x/image/vp8: %s", s)
+		}
+	})
+}
