@@ -3,6 +3,7 @@ package peer
 import (
 	"bytes"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtcp"
@@ -303,9 +304,31 @@ type slot struct {
 	used bool
 	ext  uint64
 	at   time.Time
-	n    int
-	buf  [MaxDatagram]byte
+	pkt  *heldPacket // while used
 }
+
+// heldPacket is the copy of a packet that waits in a reorder buffer. The
+// copies come from a pool shared by all peers: a peer holds packets only
+// around a gap, so buffers sized for a full window in every peer would
+// mostly sit unused (64 slots of a datagram are 96 KiB a peer).
+type heldPacket struct {
+	n int
+	b [MaxDatagram]byte
+}
+
+var heldPool = sync.Pool{New: func() any { return new(heldPacket) }}
+
+// hold copies b into a pooled buffer.
+func hold(b []byte) *heldPacket {
+	h := heldPool.Get().(*heldPacket)
+	h.n = copy(h.b[:], b)
+	return h
+}
+
+func (h *heldPacket) bytes() []byte { return h.b[:h.n] }
+
+// release returns h to the pool; h must not be used afterwards.
+func (h *heldPacket) release() { heldPool.Put(h) }
 
 func (r *reorder) deadline() time.Time {
 	if r.count == 0 {
@@ -400,7 +423,7 @@ func (p *Peer) store(now time.Time, ext uint64, pkt []byte) {
 		p.stats.Dropped++ // same ext already waiting
 		return
 	}
-	s.used, s.ext, s.at, s.n = true, ext, now, copy(s.buf[:], pkt)
+	s.used, s.ext, s.at, s.pkt = true, ext, now, hold(pkt)
 	r.count++
 }
 
@@ -412,10 +435,12 @@ func (p *Peer) flushReorder(now time.Time) {
 		if !s.used || s.ext != r.next {
 			return
 		}
-		s.used = false
+		pkt := s.pkt
+		s.used, s.pkt = false, nil
 		r.count--
 		r.next++
-		p.deliver(now, s.buf[:s.n], nil)
+		p.deliver(now, pkt.bytes(), nil)
+		pkt.release()
 	}
 }
 
