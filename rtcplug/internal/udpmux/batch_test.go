@@ -221,7 +221,7 @@ func BenchmarkReadLoopDrain(b *testing.B) {
 				c0 := cpuTime()
 				for got := 0; got < chunk; {
 					if br != nil {
-						n, err := br.read()
+						n, err := br.read(true)
 						if err != nil {
 							b.Fatal(err)
 						}

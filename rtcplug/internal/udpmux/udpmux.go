@@ -15,8 +15,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
@@ -30,6 +32,8 @@ const (
 	// readBufSize is larger than any datagram we accept so that an oversized
 	// one is seen as such (and dropped) rather than silently truncated.
 	readBufSize = 2048
+	// batchSize is how many datagrams one batched read may return.
+	batchSize = 32
 	// MaxDatagram is the largest datagram routed to a peer: the peer's bound.
 	MaxDatagram = peer.MaxDatagram
 	// SocketBuffer is the kernel buffer size asked for, to absorb bursts of
@@ -90,6 +94,9 @@ func (b *Buffer) Release() {
 
 // Stats counts the read loop's work.
 type Stats struct {
+	// Reads counts the socket reads that returned datagrams (Received of
+	// them).
+	Reads                                          uint64
 	Received, Routed, Dropped, Unrouted, Oversized uint64
 }
 
@@ -111,8 +118,10 @@ type Mux struct {
 	routes *Table
 	// single turns batched reads off (benchmarks compare the two).
 	single bool
+	// co spaces batched reads under load (coalesce.go).
+	co coalescer
 
-	received, routed, dropped, unrouted, oversized atomic.Uint64
+	reads, received, routed, dropped, unrouted, oversized atomic.Uint64
 }
 
 // Listen binds the UDP port on every address, IPv4 and IPv6 when the system
@@ -141,7 +150,8 @@ func New(conn PacketConn, addr netip.AddrPort, log *slog.Logger) *Mux {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Mux{conn: conn, addr: addr, log: log, routes: NewTable()}
+	return &Mux{conn: conn, addr: addr, log: log, routes: NewTable(),
+		co: coalescer{now: time.Now, yield: runtime.Gosched, sleep: pauseReads}}
 }
 
 // Routes is the mux's routing table; the peers' loops keep it up to date and
@@ -174,7 +184,7 @@ func (m *Mux) Close() error { return m.conn.Close() }
 
 // Stats returns the counters.
 func (m *Mux) Stats() Stats {
-	return Stats{Received: m.received.Load(), Routed: m.routed.Load(), Dropped: m.dropped.Load(),
+	return Stats{Reads: m.reads.Load(), Received: m.received.Load(), Routed: m.routed.Load(), Dropped: m.dropped.Load(),
 		Unrouted: m.unrouted.Load(), Oversized: m.oversized.Load()}
 }
 
@@ -198,6 +208,7 @@ func (m *Mux) Run(ctx context.Context, r Router) error {
 			m.log.Debug("udp read", "err", err)
 			continue
 		}
+		m.reads.Add(1)
 		m.received.Add(1)
 		// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; routing keys
 		// are the plain form.
@@ -208,13 +219,16 @@ func (m *Mux) Run(ctx context.Context, r Router) error {
 
 // batchReader reads several datagrams per system call.
 type batchReader interface {
-	read() (int, error)
+	// read returns the datagrams waiting; with wait, it waits for one,
+	// otherwise it may return none.
+	read(wait bool) (int, error)
 	datagram(i int) ([]byte, netip.AddrPort, error)
 }
 
 func (m *Mux) runBatch(ctx context.Context, r Router, br batchReader) error {
 	for {
-		n, err := br.read()
+		m.co.wait()
+		n, err := br.read(!m.co.spacing())
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
 				return nil
@@ -222,6 +236,8 @@ func (m *Mux) runBatch(ctx context.Context, r Router, br batchReader) error {
 			m.log.Debug("udp read", "err", err)
 			continue
 		}
+		m.co.read(n, batchSize)
+		m.reads.Add(1)
 		m.received.Add(uint64(n))
 		for i := range n {
 			b, src, err := br.datagram(i)
