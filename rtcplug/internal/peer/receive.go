@@ -497,6 +497,8 @@ func (p *Peer) deliver(now time.Time, pkt []byte, h *rtp.Header) {
 	if frame == nil {
 		return
 	}
+	// What the events carry is copied out of frame (keep, bytes.Clone).
+	defer p.asm.Release()
 	p.stats.Frames++
 	var w, hgt int
 	if key {

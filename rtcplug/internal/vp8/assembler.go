@@ -2,6 +2,7 @@ package vp8
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
 )
@@ -48,7 +49,8 @@ type Stats struct {
 // An Assembler is not safe for concurrent use.
 type Assembler struct {
 	maxFrame int
-	buf      []byte // frame being assembled; returned to the caller, reused
+	buf      []byte    // frame being assembled; returned to the caller, reused
+	fb       *frameBuf // the pooled buffer buf lives in, nil when none is held
 
 	started  bool   // ssrc and lastSeq are set
 	ssrc     uint32 // stream being followed
@@ -133,6 +135,10 @@ func (a *Assembler) Push(h *rtp.Header, payload []byte) (frame []byte, key bool,
 			return nil, false, nil
 		}
 		a.inFrame, a.ts, a.skipping = true, h.Timestamp, false
+		if a.fb == nil {
+			a.fb = framePool.Get().(*frameBuf)
+			a.buf = a.fb.b
+		}
 		a.buf = a.buf[:0]
 	} else if !a.inFrame {
 		// The frame's first packet was lost (or the frame was abandoned).
@@ -195,8 +201,29 @@ func (a *Assembler) lose() {
 		a.inFrame = false
 		a.skipping, a.skipTS = true, a.ts
 	}
-	a.buf = a.buf[:0]
+	a.Release()
 	a.needKey = true
+}
+
+// frameBuf is a frame buffer lent by framePool. Frames of a stream are
+// assembled in bursts (a frame's packets come together, then nothing until
+// the next), so buffers shared by all assemblers between their frames take
+// a fraction of the memory that one buffer per stream, sized for its
+// keyframes, would.
+type frameBuf struct{ b []byte }
+
+var framePool = sync.Pool{New: func() any { return new(frameBuf) }}
+
+// Release hands the frame buffer back to be shared when no frame is in
+// progress: the frame Push returned last is no longer valid. An owner that
+// never calls it keeps its buffer (it is reused for every frame).
+func (a *Assembler) Release() {
+	if a.inFrame || a.fb == nil {
+		return
+	}
+	a.fb.b = a.buf[:0]
+	framePool.Put(a.fb)
+	a.fb, a.buf = nil, nil
 }
 
 // complete finishes the frame in buf on its marker packet.
@@ -233,4 +260,5 @@ func (a *Assembler) grow(n int) {
 	nb := make([]byte, len(a.buf), c)
 	copy(nb, a.buf)
 	a.buf = nb
+	a.fb.b = nb
 }
