@@ -1,11 +1,12 @@
 // Package udpmux owns the one UDP socket every peer shares. A single read loop
-// (on Linux reading up to 32 datagrams per recvmmsg(2) call, into a 4 MiB
+// (on Linux reading up to 64 datagrams per recvmmsg(2) call, into a 4 MiB
 // kernel buffer) copies each datagram out of the read buffer, classifies it by its first
 // byte (RFC 7983) and routes it: a source address ICE has bound goes to its
 // peer; otherwise a STUN request finds its peer by the local ufrag in
 // USERNAME; anything else from an unbound address is dropped. Each peer runs
 // in its own goroutine (Loop), fed through a bounded inbox that drops when
-// full.
+// full. Under load the reads are spaced (coalesce.go), so that each returns
+// many datagrams and the process wakes once per read, not per datagram.
 package udpmux
 
 import (
@@ -33,7 +34,7 @@ const (
 	// one is seen as such (and dropped) rather than silently truncated.
 	readBufSize = 2048
 	// batchSize is how many datagrams one batched read may return.
-	batchSize = 32
+	batchSize = 64
 	// MaxDatagram is the largest datagram routed to a peer: the peer's bound.
 	MaxDatagram = peer.MaxDatagram
 	// SocketBuffer is the kernel buffer size asked for, to absorb bursts of
