@@ -95,8 +95,8 @@ func (b *Buffer) Release() {
 
 // Stats counts the read loop's work.
 type Stats struct {
-	// Reads counts the socket reads that returned datagrams (Received of
-	// them).
+	// Reads counts the socket reads, Received the datagrams they returned
+	// (a spaced read may return none).
 	Reads                                          uint64
 	Received, Routed, Dropped, Unrouted, Oversized uint64
 }
