@@ -8,6 +8,7 @@ import (
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtcp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8"
 )
 
 // Clock rates of the offered codecs (RFC 7741 §6.1 VP8, RFC 7587 §4.1 Opus).
@@ -307,28 +308,41 @@ type slot struct {
 	pkt  *heldPacket // while used
 }
 
-// heldPacket is the copy of a packet that waits in a reorder buffer. The
-// copies come from a pool shared by all peers: a peer holds packets only
-// around a gap, so buffers sized for a full window in every peer would
-// mostly sit unused (64 slots of a datagram are 96 KiB a peer).
+// heldPacket is the copy of a packet that waits in a reorder buffer, lent
+// by Buffers.
 type heldPacket struct {
 	n int
 	b [MaxDatagram]byte
 }
 
-var heldPool = sync.Pool{New: func() any { return new(heldPacket) }}
+func (h *heldPacket) bytes() []byte { return h.b[:h.n] }
 
-// hold copies b into a pooled buffer.
-func hold(b []byte) *heldPacket {
-	h := heldPool.Get().(*heldPacket)
+// Buffers lends peers the memory they need only now and then: copies of the
+// packets that wait in their reorder buffers (around a gap) and VP8 frame
+// buffers (while a frame's packets come). Shared by all the peers of a host
+// (Config.Buffers), it holds what they use at a time, not a full reorder
+// window and a keyframe-sized buffer for every peer (some 190 KiB each). It
+// is safe for concurrent use.
+type Buffers struct {
+	held   sync.Pool
+	frames vp8.FramePool
+}
+
+// NewBuffers returns an empty Buffers.
+func NewBuffers() *Buffers { return new(Buffers) }
+
+// hold copies b into a lent buffer.
+func (bs *Buffers) hold(b []byte) *heldPacket {
+	h, _ := bs.held.Get().(*heldPacket)
+	if h == nil {
+		h = new(heldPacket)
+	}
 	h.n = copy(h.b[:], b)
 	return h
 }
 
-func (h *heldPacket) bytes() []byte { return h.b[:h.n] }
-
-// release returns h to the pool; h must not be used afterwards.
-func (h *heldPacket) release() { heldPool.Put(h) }
+// release takes h back; h must not be used afterwards.
+func (bs *Buffers) release(h *heldPacket) { bs.held.Put(h) }
 
 func (r *reorder) deadline() time.Time {
 	if r.count == 0 {
@@ -423,7 +437,7 @@ func (p *Peer) store(now time.Time, ext uint64, pkt []byte) {
 		p.stats.Dropped++ // same ext already waiting
 		return
 	}
-	s.used, s.ext, s.at, s.pkt = true, ext, now, hold(pkt)
+	s.used, s.ext, s.at, s.pkt = true, ext, now, p.bufs.hold(pkt)
 	r.count++
 }
 
@@ -440,7 +454,7 @@ func (p *Peer) flushReorder(now time.Time) {
 		r.count--
 		r.next++
 		p.deliver(now, pkt.bytes(), nil)
-		pkt.release()
+		p.bufs.release(pkt)
 	}
 }
 

@@ -38,7 +38,7 @@ func (p *Peer) startAt(now time.Time, ext uint64, pkt []byte, h *rtp.Header) {
 	r := &p.reorder
 	for i := range r.slots {
 		if s := &r.slots[i]; s.used && s.ext < ext {
-			s.pkt.release()
+			p.bufs.release(s.pkt)
 			s.used, s.pkt = false, nil
 			r.count--
 			p.stats.Dropped++

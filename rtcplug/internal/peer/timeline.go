@@ -161,7 +161,7 @@ func (p *Peer) onAudio(now time.Time, ext uint64, restart bool, ssrc, ts uint32,
 		if s.used || len(payload) > MaxDatagram {
 			return
 		}
-		*s = audioSlot{used: true, ext: ext, ssrc: ssrc, ts: ts, at: now, pkt: hold(payload)}
+		*s = audioSlot{used: true, ext: ext, ssrc: ssrc, ts: ts, at: now, pkt: p.bufs.hold(payload)}
 		r.count++
 	}
 }
@@ -179,7 +179,7 @@ func (p *Peer) releaseAudio() {
 		r.count--
 		r.next++
 		p.emitAudio(s.ssrc, s.ts, s.at, pkt.bytes())
-		pkt.release()
+		p.bufs.release(pkt)
 	}
 }
 

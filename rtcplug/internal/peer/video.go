@@ -110,7 +110,7 @@ func (p *Peer) useFormat(f *videoFormat) {
 		a.useH264 = true
 	default:
 		if a.vp8 == nil {
-			a.vp8 = vp8.NewAssembler(MaxFrame)
+			a.vp8 = vp8.NewPooledAssembler(MaxFrame, &p.bufs.frames)
 		}
 		a.useH264 = false
 	}

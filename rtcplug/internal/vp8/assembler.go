@@ -49,8 +49,9 @@ type Stats struct {
 // An Assembler is not safe for concurrent use.
 type Assembler struct {
 	maxFrame int
-	buf      []byte    // frame being assembled; returned to the caller, reused
-	fb       *frameBuf // the pooled buffer buf lives in, nil when none is held
+	buf      []byte     // frame being assembled; returned to the caller, reused
+	fb       *frameBuf  // the pooled buffer buf lives in, nil when none is held
+	pool     *FramePool // where fb comes from
 
 	started  bool   // ssrc and lastSeq are set
 	ssrc     uint32 // stream being followed
@@ -72,10 +73,19 @@ type Assembler struct {
 // NewAssembler returns an Assembler that drops frames larger than maxFrame
 // bytes; maxFrame <= 0 means DefaultMaxFrame.
 func NewAssembler(maxFrame int) *Assembler {
+	return NewPooledAssembler(maxFrame, nil)
+}
+
+// NewPooledAssembler is NewAssembler taking its frame buffers from pool,
+// shared with other assemblers (see Release); nil means a pool of its own.
+func NewPooledAssembler(maxFrame int, pool *FramePool) *Assembler {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
 	}
-	return &Assembler{maxFrame: maxFrame, needKey: true}
+	if pool == nil {
+		pool = new(FramePool)
+	}
+	return &Assembler{maxFrame: maxFrame, pool: pool, needKey: true}
 }
 
 // NeedKeyframe reports whether the assembler is waiting for a keyframe: from
@@ -136,7 +146,7 @@ func (a *Assembler) Push(h *rtp.Header, payload []byte) (frame []byte, key bool,
 		}
 		a.inFrame, a.ts, a.skipping = true, h.Timestamp, false
 		if a.fb == nil {
-			a.fb = framePool.Get().(*frameBuf)
+			a.fb = a.pool.get()
 			a.buf = a.fb.b
 		}
 		a.buf = a.buf[:0]
@@ -205,16 +215,25 @@ func (a *Assembler) lose() {
 	a.needKey = true
 }
 
-// frameBuf is a frame buffer lent by framePool. Frames of a stream are
+// FramePool lends frame buffers to Assemblers. Frames of a stream are
 // assembled in bursts (a frame's packets come together, then nothing until
-// the next), so buffers shared by all assemblers between their frames take
+// the next), so buffers shared by many assemblers between their frames take
 // a fraction of the memory that one buffer per stream, sized for its
-// keyframes, would.
+// keyframes, would. It is safe for concurrent use; the zero value is ready.
+type FramePool struct{ p sync.Pool }
+
 type frameBuf struct{ b []byte }
 
-var framePool = sync.Pool{New: func() any { return new(frameBuf) }}
+func (fp *FramePool) get() *frameBuf {
+	if v := fp.p.Get(); v != nil {
+		return v.(*frameBuf)
+	}
+	return new(frameBuf)
+}
 
-// Release hands the frame buffer back to be shared when no frame is in
+func (fp *FramePool) put(b *frameBuf) { fp.p.Put(b) }
+
+// Release hands the frame buffer back to the pool when no frame is in
 // progress: the frame Push returned last is no longer valid. An owner that
 // never calls it keeps its buffer (it is reused for every frame).
 func (a *Assembler) Release() {
@@ -222,7 +241,7 @@ func (a *Assembler) Release() {
 		return
 	}
 	a.fb.b = a.buf[:0]
-	framePool.Put(a.fb)
+	a.pool.put(a.fb)
 	a.fb, a.buf = nil, nil
 }
 

@@ -433,7 +433,8 @@ func TestPaddingOnlyPackets(t *testing.T) {
 func TestReleaseSharesBuffer(t *testing.T) {
 	frames := readIVF(t)
 	pkts := packetize(frames, modes[1])
-	a, b := NewAssembler(0), NewAssembler(0)
+	var fp FramePool
+	a, b := NewPooledAssembler(0, &fp), NewPooledAssembler(0, &fp)
 	push := func(x *Assembler, p packet, off uint16) ([]byte, bool) {
 		h := p.h
 		h.SequenceNumber += off
