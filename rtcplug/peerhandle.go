@@ -98,6 +98,7 @@ func (p *Plugin) newPeer(conf, identity, source string, notify func(string, peer
 			CNAME:            "rtcplug-" + m.ID,
 			Record:           p.cfg.recordDir != "" || p.cfg.onFrame != nil || p.cfg.onAudio != nil || (p.cl != nil && p.cl.frames),
 			KeyframeInterval: p.cfg.snapshotInterval,
+			Buffers:          p.bufs,
 		}, time.Now())
 		if err != nil {
 			return nil, err

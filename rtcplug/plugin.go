@@ -41,6 +41,7 @@ type Plugin struct {
 	host   hostState   // peers.go
 	cl     *clusterRun // cluster.go; nil without WithCluster
 	mux    *udpmux.Mux
+	bufs   *peer.Buffers // the peers' shared reorder and frame buffers
 	reg    *conference.Registry[*peerHandle]
 	pool   *media.Pool
 
@@ -100,7 +101,7 @@ func Mount(r chi.Router, opts ...Option) (*Plugin, error) {
 		r.Match(chi.NewRouteContext(), "POST", cfg.whipPath)) {
 		return nil, fmt.Errorf("rtcplug: route POST %s/{conference} is already taken", cfg.whipPath)
 	}
-	p := &Plugin{cfg: cfg, log: cfg.log, done: make(chan struct{})}
+	p := &Plugin{cfg: cfg, log: cfg.log, done: make(chan struct{}), bufs: peer.NewBuffers()}
 	p.host.init()
 	if _, err := p.host.certs.generate(cfg.rand, cfg.clock()); err != nil {
 		return nil, fmt.Errorf("rtcplug: certificate: %w", err)

@@ -217,7 +217,6 @@ func newConn(cfg Config, r role) conn {
 	return conn{
 		cfg:     cfg,
 		role:    r,
-		plain:   make([]byte, 0, maxPlaintext+aeadTagLen),
 		scratch: make([]byte, 0, cfg.MTU),
 	}
 }
@@ -454,6 +453,11 @@ func (c *conn) handleRecord(now time.Time, h recordHeader, frag []byte) error {
 		}
 		if !c.replay[1].check(h.seq) {
 			return nil
+		}
+		if cap(c.plain) < len(frag) {
+			// Sized by the largest record seen, not by the largest a record
+			// may be (16 KiB): after the handshake only alerts come.
+			c.plain = make([]byte, 0, len(frag))
 		}
 		pt, err := c.readCipher.open(c.plain[:0], h, frag)
 		if err != nil {

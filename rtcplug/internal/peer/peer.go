@@ -152,6 +152,9 @@ type Config struct {
 	// this often even without loss, for senders that send keyframes only on
 	// request (see snapshot.go).
 	KeyframeInterval time.Duration
+	// Buffers, shared by the host's peers, lends reorder and frame buffers;
+	// nil means buffers of this peer's own.
+	Buffers *Buffers
 }
 
 // Stats counts what the peer saw.
@@ -224,6 +227,7 @@ type Peer struct {
 	lastPLI     time.Time
 	rrDue       time.Time
 
+	bufs   *Buffers // Config.Buffers
 	events []Event
 	next   int
 	arena  []byte
@@ -244,7 +248,6 @@ func New(cfg Config, now time.Time) (*Peer, error) {
 		cfg:     cfg,
 		created: now,
 		ice:     ice.NewAgent(cfg.LocalUfrag, cfg.LocalPwd),
-		asm:     assembler{vp8: vp8.NewAssembler(MaxFrame)},
 		plain:   make([]byte, 0, MaxDatagram+64),
 		arena:   make([]byte, 0, 4*MaxDatagram),
 		events:  make([]Event, 0, 16),
@@ -259,6 +262,11 @@ func New(cfg Config, now time.Time) (*Peer, error) {
 	if p.cfg.CNAME == "" {
 		p.cfg.CNAME = "rtcplug"
 	}
+	p.bufs = cfg.Buffers
+	if p.bufs == nil {
+		p.bufs = NewBuffers()
+	}
+	p.asm.vp8 = vp8.NewPooledAssembler(MaxFrame, &p.bufs.frames)
 	return p, nil
 }
 

@@ -3,10 +3,12 @@ package peer
 import (
 	"bytes"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtcp"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
+	"github.com/nutsbolts/webrtc/rtcplug/internal/vp8"
 )
 
 // Clock rates of the offered codecs (RFC 7741 §6.1 VP8, RFC 7587 §4.1 Opus).
@@ -303,9 +305,44 @@ type slot struct {
 	used bool
 	ext  uint64
 	at   time.Time
-	n    int
-	buf  [MaxDatagram]byte
+	pkt  *heldPacket // while used
 }
+
+// heldPacket is the copy of a packet that waits in a reorder buffer, lent
+// by Buffers.
+type heldPacket struct {
+	n int
+	b [MaxDatagram]byte
+}
+
+func (h *heldPacket) bytes() []byte { return h.b[:h.n] }
+
+// Buffers lends peers the memory they need only now and then: copies of the
+// packets that wait in their reorder buffers (around a gap) and VP8 frame
+// buffers (while a frame's packets come). Shared by all the peers of a host
+// (Config.Buffers), it holds what they use at a time, not a full reorder
+// window and a keyframe-sized buffer for every peer (some 190 KiB each). It
+// is safe for concurrent use.
+type Buffers struct {
+	held   sync.Pool
+	frames vp8.FramePool
+}
+
+// NewBuffers returns an empty Buffers.
+func NewBuffers() *Buffers { return new(Buffers) }
+
+// hold copies b into a lent buffer.
+func (bs *Buffers) hold(b []byte) *heldPacket {
+	h, _ := bs.held.Get().(*heldPacket)
+	if h == nil {
+		h = new(heldPacket)
+	}
+	h.n = copy(h.b[:], b)
+	return h
+}
+
+// release takes h back; h must not be used afterwards.
+func (bs *Buffers) release(h *heldPacket) { bs.held.Put(h) }
 
 func (r *reorder) deadline() time.Time {
 	if r.count == 0 {
@@ -400,7 +437,7 @@ func (p *Peer) store(now time.Time, ext uint64, pkt []byte) {
 		p.stats.Dropped++ // same ext already waiting
 		return
 	}
-	s.used, s.ext, s.at, s.n = true, ext, now, copy(s.buf[:], pkt)
+	s.used, s.ext, s.at, s.pkt = true, ext, now, p.bufs.hold(pkt)
 	r.count++
 }
 
@@ -412,10 +449,12 @@ func (p *Peer) flushReorder(now time.Time) {
 		if !s.used || s.ext != r.next {
 			return
 		}
-		s.used = false
+		pkt := s.pkt
+		s.used, s.pkt = false, nil
 		r.count--
 		r.next++
-		p.deliver(now, s.buf[:s.n], nil)
+		p.deliver(now, pkt.bytes(), nil)
+		p.bufs.release(pkt)
 	}
 }
 
@@ -472,6 +511,8 @@ func (p *Peer) deliver(now time.Time, pkt []byte, h *rtp.Header) {
 	if frame == nil {
 		return
 	}
+	// What the events carry is copied out of frame (keep, bytes.Clone).
+	defer p.asm.Release()
 	p.stats.Frames++
 	var w, hgt int
 	if key {

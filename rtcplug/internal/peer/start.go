@@ -38,7 +38,8 @@ func (p *Peer) startAt(now time.Time, ext uint64, pkt []byte, h *rtp.Header) {
 	r := &p.reorder
 	for i := range r.slots {
 		if s := &r.slots[i]; s.used && s.ext < ext {
-			s.used = false
+			p.bufs.release(s.pkt)
+			s.used, s.pkt = false, nil
 			r.count--
 			p.stats.Dropped++
 		}

@@ -133,9 +133,8 @@ type audioSlot struct {
 	ext  uint64
 	ssrc uint32
 	ts   uint32
-	at   time.Time // arrival
-	n    int
-	buf  [MaxDatagram]byte
+	at   time.Time   // arrival
+	pkt  *heldPacket // the payload, while used
 }
 
 // onAudio takes one Opus payload with its extended sequence number; restart
@@ -159,11 +158,10 @@ func (p *Peer) onAudio(now time.Time, ext uint64, restart bool, ssrc, ts uint32,
 		p.emitAudio(ssrc, ts, now, payload)
 	default:
 		s := &r.slots[ext%AudioReorderSlots]
-		if s.used || len(payload) > len(s.buf) {
+		if s.used || len(payload) > MaxDatagram {
 			return
 		}
-		*s = audioSlot{used: true, ext: ext, ssrc: ssrc, ts: ts, at: now, n: len(payload)}
-		copy(s.buf[:], payload)
+		*s = audioSlot{used: true, ext: ext, ssrc: ssrc, ts: ts, at: now, pkt: p.bufs.hold(payload)}
 		r.count++
 	}
 }
@@ -176,10 +174,12 @@ func (p *Peer) releaseAudio() {
 		if !s.used || s.ext != r.next {
 			return
 		}
-		s.used = false
+		pkt := s.pkt
+		s.used, s.pkt = false, nil
 		r.count--
 		r.next++
-		p.emitAudio(s.ssrc, s.ts, s.at, s.buf[:s.n])
+		p.emitAudio(s.ssrc, s.ts, s.at, pkt.bytes())
+		p.bufs.release(pkt)
 	}
 }
 

@@ -34,6 +34,14 @@ func (a *assembler) Push(h *rtp.Header, payload []byte) (frame []byte, key bool,
 	return a.vp8.Push(h, payload)
 }
 
+// Release lets the VP8 assembler share its frame buffer until its next
+// frame (vp8.Assembler.Release): the frame Push returned is no longer valid.
+func (a *assembler) Release() {
+	if !a.useH264 {
+		a.vp8.Release()
+	}
+}
+
 // NeedKeyframe reports whether the current codec's assembler waits for a
 // keyframe.
 func (a *assembler) NeedKeyframe() bool {
@@ -102,7 +110,7 @@ func (p *Peer) useFormat(f *videoFormat) {
 		a.useH264 = true
 	default:
 		if a.vp8 == nil {
-			a.vp8 = vp8.NewAssembler(MaxFrame)
+			a.vp8 = vp8.NewPooledAssembler(MaxFrame, &p.bufs.frames)
 		}
 		a.useH264 = false
 	}

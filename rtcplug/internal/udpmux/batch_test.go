@@ -154,6 +154,7 @@ func BenchmarkSocketToPeer(b *testing.B) {
 			pkt[0], pkt[1] = 0x80, 96
 			b.ReportAllocs()
 			b.ResetTimer()
+			c0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				for int64(i)-ep.n.Load() > 256 {
 					time.Sleep(20 * time.Microsecond)
@@ -169,6 +170,9 @@ func BenchmarkSocketToPeer(b *testing.B) {
 				time.Sleep(50 * time.Microsecond)
 			}
 			b.StopTimer()
+			if c := cpuTime() - c0; c > 0 {
+				b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			}
 			cancel()
 			<-done
 		})
@@ -221,7 +225,7 @@ func BenchmarkReadLoopDrain(b *testing.B) {
 				c0 := cpuTime()
 				for got := 0; got < chunk; {
 					if br != nil {
-						n, err := br.read()
+						n, err := br.read(true)
 						if err != nil {
 							b.Fatal(err)
 						}

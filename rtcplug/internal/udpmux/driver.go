@@ -35,6 +35,9 @@ type Driver[O Output] struct {
 	core  Core[O]
 	event func(O)
 	timer *time.Timer
+	// armed is the deadline the timer is set for, zero when it is stopped
+	// or has fired.
+	armed time.Time
 }
 
 // NewDriver returns a driver for c; event receives every output that is not
@@ -51,8 +54,10 @@ func (d *Driver[O]) Handle(now time.Time, from netip.AddrPort, b []byte) {
 	d.Flush()
 }
 
-// Timeout runs the core's timers and flushes.
+// Timeout runs the core's timers and flushes; the caller calls it once C
+// fired.
 func (d *Driver[O]) Timeout(now time.Time) {
+	d.armed = time.Time{}
 	d.core.HandleTimeout(now)
 	d.Flush()
 }
@@ -76,9 +81,15 @@ func (d *Driver[O]) Flush() {
 func (d *Driver[O]) C() <-chan time.Time { return d.timer.C }
 
 // Rearm sets the timer to the core's deadline, or stops it when there is
-// none.
+// none. Most datagrams leave the deadline as it was: then the timer is left
+// alone.
 func (d *Driver[O]) Rearm(now time.Time) {
-	if dl := d.core.Deadline(); !dl.IsZero() {
+	dl := d.core.Deadline()
+	if dl.Equal(d.armed) {
+		return
+	}
+	d.armed = dl
+	if !dl.IsZero() {
 		d.timer.Reset(max(dl.Sub(now), 0))
 	} else {
 		d.timer.Stop()
@@ -86,4 +97,7 @@ func (d *Driver[O]) Rearm(now time.Time) {
 }
 
 // Stop stops the timer.
-func (d *Driver[O]) Stop() { d.timer.Stop() }
+func (d *Driver[O]) Stop() {
+	d.armed = time.Time{}
+	d.timer.Stop()
+}

@@ -33,7 +33,7 @@ type Loop struct {
 	p     *peer.Peer
 	d     *Driver[peer.Event]
 	h     Handler
-	inbox chan inbound
+	inbox inbox
 	ctrl  chan ctrlReq
 	done  chan struct{}
 	now   func() time.Time
@@ -72,6 +72,70 @@ type inbound struct {
 	buf *Buffer
 }
 
+// inbox is a peer's queue of datagrams: the socket's reader appends, the
+// peer's goroutine takes everything queued at once, so a peer that fell
+// behind catches up with one wake-up. Its two slices grow with the largest
+// burst seen (at most InboxSize), not up front: most peers never queue more
+// than a few datagrams.
+type inbox struct {
+	mu    sync.Mutex
+	q     []inbound
+	spare []inbound // the slice the peer took last, handed back empty
+	ended bool      // the peer's goroutine returned: drop
+	wake  chan struct{}
+}
+
+// put queues in, false when the inbox is full or the peer ended.
+func (b *inbox) put(in inbound) bool {
+	b.mu.Lock()
+	if b.ended || len(b.q) >= InboxSize {
+		b.mu.Unlock()
+		return false
+	}
+	b.q = append(b.q, in)
+	first := len(b.q) == 1
+	b.mu.Unlock()
+	if first {
+		// The queue was empty: the peer's goroutine may be waiting. One
+		// token is enough, it takes the whole queue.
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// take returns what is queued; the caller gives it back with giveBack.
+func (b *inbox) take() []inbound {
+	b.mu.Lock()
+	q := b.q
+	b.q = b.spare[:0]
+	b.spare = nil
+	b.mu.Unlock()
+	return q
+}
+
+// giveBack returns a slice take returned, its buffers released.
+func (b *inbox) giveBack(q []inbound) {
+	clear(q) // no references to released buffers
+	b.mu.Lock()
+	b.spare = q[:0]
+	b.mu.Unlock()
+}
+
+// end drops what waits and refuses what comes.
+func (b *inbox) end() {
+	b.mu.Lock()
+	b.ended = true
+	q := b.q
+	b.q = nil
+	b.mu.Unlock()
+	for _, in := range q {
+		in.buf.Release()
+	}
+}
+
 type ctrlReq struct {
 	fn  func(now time.Time, p *peer.Peer) error
 	res chan error
@@ -84,7 +148,7 @@ func NewLoop(m *Mux, p *peer.Peer, h Handler) *Loop {
 		mux:   m,
 		p:     p,
 		h:     h,
-		inbox: make(chan inbound, InboxSize),
+		inbox: inbox{wake: make(chan struct{}, 1)},
 		ctrl:  make(chan ctrlReq, ctrlSize),
 		done:  make(chan struct{}),
 		now:   time.Now,
@@ -96,17 +160,7 @@ func NewLoop(m *Mux, p *peer.Peer, h Handler) *Loop {
 // Deliver queues a datagram without blocking; false when the inbox is full or
 // the peer ended.
 func (l *Loop) Deliver(src netip.AddrPort, b *Buffer) bool {
-	select {
-	case <-l.done:
-		return false
-	default:
-	}
-	select {
-	case l.inbox <- inbound{src, b}:
-		return true
-	default:
-		return false
-	}
+	return l.inbox.put(inbound{src, b})
 }
 
 // Register routes Binding requests for the peer's local ufrag to this loop;
@@ -159,6 +213,7 @@ func (l *Loop) Run(ctx context.Context) {
 	defer close(l.done)
 	defer l.Unregister()
 	defer func() { l.publish(time.Time{}, true) }()
+	defer l.inbox.end()
 	defer l.d.Stop()
 	for {
 		var now time.Time
@@ -167,15 +222,11 @@ func (l *Loop) Run(ctx context.Context) {
 			l.p.Close(l.now())
 			l.d.Flush()
 			return
-		case in := <-l.inbox:
+		case <-l.inbox.wake:
+			// One reading of the clock for all that waits: the datagrams
+			// were all in the socket by now.
 			now = l.now()
-			if msg, ok := in.buf.Binding(); ok {
-				l.p.HandleSTUN(now, in.src, msg)
-				l.d.Flush()
-			} else {
-				l.d.Handle(now, in.src, in.buf.B)
-			}
-			in.buf.Release()
+			l.handle(now, l.inbox.take())
 		case req := <-l.ctrl:
 			now = l.now()
 			err := req.fn(now, l.p)
@@ -191,6 +242,27 @@ func (l *Loop) Run(ctx context.Context) {
 		l.publish(now, false)
 		l.d.Rearm(now)
 	}
+}
+
+// handle passes the queued datagrams to the peer, in order, and releases
+// them.
+func (l *Loop) handle(now time.Time, q []inbound) {
+	for i, in := range q {
+		if l.p.State().Done() {
+			for _, rest := range q[i:] {
+				rest.buf.Release()
+			}
+			break
+		}
+		if msg, ok := in.buf.Binding(); ok {
+			l.p.HandleSTUN(now, in.src, msg)
+			l.d.Flush()
+		} else {
+			l.d.Handle(now, in.src, in.buf.B)
+		}
+		in.buf.Release()
+	}
+	l.inbox.giveBack(q)
 }
 
 // event applies the peer's routing events to the mux's table and hands

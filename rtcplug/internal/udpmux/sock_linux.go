@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -39,9 +40,6 @@ func setBuffers(c *net.UDPConn, want int) (rcv int, forced bool) {
 	return rcv, forced
 }
 
-// batchSize is how many datagrams one recvmmsg(2) may return.
-const batchSize = 32
-
 // mmsgReader reads up to batchSize datagrams per system call with
 // recvmmsg(2), through the runtime's poller (RawConn.Read), without
 // allocating.
@@ -53,6 +51,7 @@ type mmsgReader struct {
 	bufs  [batchSize][readBufSize]byte
 	n     int
 	errno syscall.Errno
+	wait  bool // the current read waits for a datagram
 	fn    func(fd uintptr) bool
 }
 
@@ -80,12 +79,15 @@ func newBatchReader(c PacketConn) batchReader {
 	return r
 }
 
-// recv is the RawConn.Read callback: false asks the poller to wait.
+// recv is the RawConn.Read callback: false asks the poller to wait. The
+// call never blocks (MSG_DONTWAIT), so it goes without the runtime's syscall
+// bookkeeping: that would wake the runtime's monitor thread out of its deep
+// sleep after every idle moment, to poll at a 20 µs period for a while.
 func (r *mmsgReader) recv(fd uintptr) bool {
-	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), batchSize,
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), batchSize,
 		unix.MSG_DONTWAIT, 0, 0)
 	if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
-		return false
+		return !r.wait // false asks the poller to wait
 	}
 	r.errno = e
 	if e == 0 {
@@ -94,8 +96,10 @@ func (r *mmsgReader) recv(fd uintptr) bool {
 	return true
 }
 
-// read fills the batch and returns how many datagrams it holds.
-func (r *mmsgReader) read() (int, error) {
+// read fills the batch and returns how many datagrams it holds; without wait
+// an empty socket returns 0.
+func (r *mmsgReader) read(wait bool) (int, error) {
+	r.wait, r.errno = wait, 0
 	// The kernel rewrote the headers of the datagrams it returned last time.
 	for i := range r.n {
 		r.hdrs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
@@ -127,4 +131,16 @@ func (r *mmsgReader) datagram(i int) ([]byte, netip.AddrPort, error) {
 		return b, netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), uint16(p[0])<<8|uint16(p[1])), nil
 	}
 	return nil, netip.AddrPort{}, errBadFamily
+}
+
+// pauseReads pauses the read loop for d (coalesce.go) without giving up its
+// P: a goroutine that parks in time.Sleep leaves the runtime's network
+// poller waiting on the socket, and every datagram that arrives would wake
+// the process again, which is what the pause is for avoiding. The read loop
+// yields to the other goroutines first, so holding on to its P for at most
+// coalesceMax delays nothing but timers.
+func pauseReads(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	// An interrupting signal (EINTR) ends the pause early, which is fine.
+	_, _, _ = unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }

@@ -2,7 +2,10 @@
 
 package udpmux
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
 func setBuffers(c *net.UDPConn, want int) (rcv int, forced bool) {
 	_ = c.SetReadBuffer(want)
@@ -11,3 +14,6 @@ func setBuffers(c *net.UDPConn, want int) (rcv int, forced bool) {
 }
 
 func newBatchReader(PacketConn) batchReader { return nil }
+
+// pauseReads pauses the read loop for d (coalesce.go).
+func pauseReads(d time.Duration) { time.Sleep(d) }

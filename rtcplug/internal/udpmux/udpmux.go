@@ -1,11 +1,12 @@
 // Package udpmux owns the one UDP socket every peer shares. A single read loop
-// (on Linux reading up to 32 datagrams per recvmmsg(2) call, into a 4 MiB
+// (on Linux reading up to 64 datagrams per recvmmsg(2) call, into a 4 MiB
 // kernel buffer) copies each datagram out of the read buffer, classifies it by its first
 // byte (RFC 7983) and routes it: a source address ICE has bound goes to its
 // peer; otherwise a STUN request finds its peer by the local ufrag in
 // USERNAME; anything else from an unbound address is dropped. Each peer runs
 // in its own goroutine (Loop), fed through a bounded inbox that drops when
-// full.
+// full. Under load the reads are spaced (coalesce.go), so that each returns
+// many datagrams and the process wakes once per read, not per datagram.
 package udpmux
 
 import (
@@ -15,8 +16,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/ice"
 	"github.com/nutsbolts/webrtc/rtcplug/internal/peer"
@@ -30,6 +33,8 @@ const (
 	// readBufSize is larger than any datagram we accept so that an oversized
 	// one is seen as such (and dropped) rather than silently truncated.
 	readBufSize = 2048
+	// batchSize is how many datagrams one batched read may return.
+	batchSize = 64
 	// MaxDatagram is the largest datagram routed to a peer: the peer's bound.
 	MaxDatagram = peer.MaxDatagram
 	// SocketBuffer is the kernel buffer size asked for, to absorb bursts of
@@ -90,6 +95,9 @@ func (b *Buffer) Release() {
 
 // Stats counts the read loop's work.
 type Stats struct {
+	// Reads counts the socket reads, Received the datagrams they returned
+	// (a spaced read may return none).
+	Reads                                          uint64
 	Received, Routed, Dropped, Unrouted, Oversized uint64
 }
 
@@ -111,8 +119,10 @@ type Mux struct {
 	routes *Table
 	// single turns batched reads off (benchmarks compare the two).
 	single bool
+	// co spaces batched reads under load (coalesce.go).
+	co coalescer
 
-	received, routed, dropped, unrouted, oversized atomic.Uint64
+	reads, received, routed, dropped, unrouted, oversized atomic.Uint64
 }
 
 // Listen binds the UDP port on every address, IPv4 and IPv6 when the system
@@ -141,7 +151,8 @@ func New(conn PacketConn, addr netip.AddrPort, log *slog.Logger) *Mux {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Mux{conn: conn, addr: addr, log: log, routes: NewTable()}
+	return &Mux{conn: conn, addr: addr, log: log, routes: NewTable(),
+		co: coalescer{now: time.Now, yield: runtime.Gosched, sleep: pauseReads}}
 }
 
 // Routes is the mux's routing table; the peers' loops keep it up to date and
@@ -174,7 +185,7 @@ func (m *Mux) Close() error { return m.conn.Close() }
 
 // Stats returns the counters.
 func (m *Mux) Stats() Stats {
-	return Stats{Received: m.received.Load(), Routed: m.routed.Load(), Dropped: m.dropped.Load(),
+	return Stats{Reads: m.reads.Load(), Received: m.received.Load(), Routed: m.routed.Load(), Dropped: m.dropped.Load(),
 		Unrouted: m.unrouted.Load(), Oversized: m.oversized.Load()}
 }
 
@@ -198,6 +209,7 @@ func (m *Mux) Run(ctx context.Context, r Router) error {
 			m.log.Debug("udp read", "err", err)
 			continue
 		}
+		m.reads.Add(1)
 		m.received.Add(1)
 		// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; routing keys
 		// are the plain form.
@@ -208,13 +220,16 @@ func (m *Mux) Run(ctx context.Context, r Router) error {
 
 // batchReader reads several datagrams per system call.
 type batchReader interface {
-	read() (int, error)
+	// read returns the datagrams waiting; with wait, it waits for one,
+	// otherwise it may return none.
+	read(wait bool) (int, error)
 	datagram(i int) ([]byte, netip.AddrPort, error)
 }
 
 func (m *Mux) runBatch(ctx context.Context, r Router, br batchReader) error {
 	for {
-		n, err := br.read()
+		m.co.wait()
+		n, err := br.read(!m.co.spacing())
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
 				return nil
@@ -222,6 +237,8 @@ func (m *Mux) runBatch(ctx context.Context, r Router, br batchReader) error {
 			m.log.Debug("udp read", "err", err)
 			continue
 		}
+		m.co.read(n, batchSize)
+		m.reads.Add(1)
 		m.received.Add(uint64(n))
 		for i := range n {
 			b, src, err := br.datagram(i)

@@ -2,6 +2,7 @@ package vp8
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/nutsbolts/webrtc/rtcplug/internal/rtp"
 )
@@ -48,7 +49,9 @@ type Stats struct {
 // An Assembler is not safe for concurrent use.
 type Assembler struct {
 	maxFrame int
-	buf      []byte // frame being assembled; returned to the caller, reused
+	buf      []byte     // frame being assembled; returned to the caller, reused
+	fb       *frameBuf  // the pooled buffer buf lives in, nil when none is held
+	pool     *FramePool // where fb comes from
 
 	started  bool   // ssrc and lastSeq are set
 	ssrc     uint32 // stream being followed
@@ -70,10 +73,19 @@ type Assembler struct {
 // NewAssembler returns an Assembler that drops frames larger than maxFrame
 // bytes; maxFrame <= 0 means DefaultMaxFrame.
 func NewAssembler(maxFrame int) *Assembler {
+	return NewPooledAssembler(maxFrame, nil)
+}
+
+// NewPooledAssembler is NewAssembler taking its frame buffers from pool,
+// shared with other assemblers (see Release); nil means a pool of its own.
+func NewPooledAssembler(maxFrame int, pool *FramePool) *Assembler {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
 	}
-	return &Assembler{maxFrame: maxFrame, needKey: true}
+	if pool == nil {
+		pool = new(FramePool)
+	}
+	return &Assembler{maxFrame: maxFrame, pool: pool, needKey: true}
 }
 
 // NeedKeyframe reports whether the assembler is waiting for a keyframe: from
@@ -133,6 +145,10 @@ func (a *Assembler) Push(h *rtp.Header, payload []byte) (frame []byte, key bool,
 			return nil, false, nil
 		}
 		a.inFrame, a.ts, a.skipping = true, h.Timestamp, false
+		if a.fb == nil {
+			a.fb = a.pool.get()
+			a.buf = a.fb.b
+		}
 		a.buf = a.buf[:0]
 	} else if !a.inFrame {
 		// The frame's first packet was lost (or the frame was abandoned).
@@ -195,8 +211,38 @@ func (a *Assembler) lose() {
 		a.inFrame = false
 		a.skipping, a.skipTS = true, a.ts
 	}
-	a.buf = a.buf[:0]
+	a.Release()
 	a.needKey = true
+}
+
+// FramePool lends frame buffers to Assemblers. Frames of a stream are
+// assembled in bursts (a frame's packets come together, then nothing until
+// the next), so buffers shared by many assemblers between their frames take
+// a fraction of the memory that one buffer per stream, sized for its
+// keyframes, would. It is safe for concurrent use; the zero value is ready.
+type FramePool struct{ p sync.Pool }
+
+type frameBuf struct{ b []byte }
+
+func (fp *FramePool) get() *frameBuf {
+	if v := fp.p.Get(); v != nil {
+		return v.(*frameBuf)
+	}
+	return new(frameBuf)
+}
+
+func (fp *FramePool) put(b *frameBuf) { fp.p.Put(b) }
+
+// Release hands the frame buffer back to the pool when no frame is in
+// progress: the frame Push returned last is no longer valid. An owner that
+// never calls it keeps its buffer (it is reused for every frame).
+func (a *Assembler) Release() {
+	if a.inFrame || a.fb == nil {
+		return
+	}
+	a.fb.b = a.buf[:0]
+	a.pool.put(a.fb)
+	a.fb, a.buf = nil, nil
 }
 
 // complete finishes the frame in buf on its marker packet.
@@ -233,4 +279,5 @@ func (a *Assembler) grow(n int) {
 	nb := make([]byte, len(a.buf), c)
 	copy(nb, a.buf)
 	a.buf = nb
+	a.fb.b = nb
 }

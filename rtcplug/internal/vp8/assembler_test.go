@@ -425,3 +425,55 @@ func TestPaddingOnlyPackets(t *testing.T) {
 		t.Fatalf("stats %+v need %v", st, a.NeedKeyframe())
 	}
 }
+
+// TestReleaseSharesBuffer: two streams assembled in turn, each handing its
+// buffer back after every frame, come out intact; a Release in the middle
+// of a frame keeps it; and the shared buffers cost no allocation once
+// warm.
+func TestReleaseSharesBuffer(t *testing.T) {
+	frames := readIVF(t)
+	pkts := packetize(frames, modes[1])
+	var fp FramePool
+	a, b := NewPooledAssembler(0, &fp), NewPooledAssembler(0, &fp)
+	push := func(x *Assembler, p packet, off uint16) ([]byte, bool) {
+		h := p.h
+		h.SequenceNumber += off
+		h.Timestamp += uint32(off) * 100000
+		f, key, err := x.Push(&h, p.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, key
+	}
+	var off uint16
+	stream := func() {
+		got := map[*Assembler]int{}
+		for _, p := range pkts {
+			for _, x := range []*Assembler{a, b} {
+				f, _ := push(x, p, off)
+				x.Release() // mid-frame: ignored
+				if f == nil {
+					continue
+				}
+				if i := got[x]; !bytes.Equal(f, frames[i]) {
+					t.Fatalf("frame %d differs", i)
+				}
+				got[x]++
+			}
+		}
+		if got[a] != len(frames) || got[b] != len(frames) {
+			t.Fatalf("%d and %d frames of %d", got[a], got[b], len(frames))
+		}
+		off += uint16(len(pkts))
+	}
+	stream()
+	if a.fb != nil || b.fb != nil {
+		t.Fatal("a buffer held between frames after Release")
+	}
+	if raceEnabled {
+		return
+	}
+	if allocs := testing.AllocsPerRun(3, stream); allocs != 0 {
+		t.Fatalf("%v allocs per run", allocs)
+	}
+}

@@ -127,6 +127,7 @@ func serve(mode string, maxPeers int, snapshots bool, dir string, ready func(bas
 		s.FirstJPEG = f.copy()
 		_ = json.NewEncoder(w).Encode(s)
 	})
+	mountPprof(r, "http://"+ln.Addr().String())
 	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()

@@ -1,0 +1,5 @@
+//go:build !race
+
+package vp8
+
+const raceEnabled = false
