@@ -381,7 +381,7 @@ func runLoad(o options, api dialer, frames [][]byte, srv *server, whip string, n
 	stopStreams()
 	streams.Wait()
 	reportSenders(api)
-	time.Sleep(time.Second) // the last packets land
+	settle(srv, senders)
 	for _, s := range senders {
 		if s == nil {
 			continue
@@ -420,6 +420,34 @@ func runLoad(o options, api dialer, frames [][]byte, srv *server, whip string, n
 		fmt.Fprintf(os.Stderr, "rtcload: %d senders did not connect, first: %s\n", len(r.failures), r.failures[0])
 	}
 	return r, nil
+}
+
+// settle waits for the last packets to land: until the receiver has
+// counted all that were sent, or its count has not moved for a second.
+func settle(srv *server, senders []*sender) {
+	if srv == nil {
+		time.Sleep(time.Second)
+		return
+	}
+	var sent uint64
+	for _, s := range senders {
+		if s != nil {
+			sent += s.sent.Load()
+		}
+	}
+	var last uint64
+	for quiet := 0; quiet < 10; {
+		time.Sleep(100 * time.Millisecond)
+		st, err := srv.stats()
+		if err != nil || st.Packets >= sent {
+			return
+		}
+		if st.Packets == last {
+			quiet++
+		} else {
+			last, quiet = st.Packets, 0
+		}
+	}
 }
 
 // runLatency runs sequential single-peer sessions: each streams until its
