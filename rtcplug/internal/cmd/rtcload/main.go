@@ -366,8 +366,13 @@ func runLoad(o options, api dialer, frames [][]byte, srv *server, whip string, n
 			pkts0 = st.Packets
 		}
 	}
+	self0 := procCPU(os.Getpid())
 	t0 := time.Now()
 	time.Sleep(o.duration)
+	if srv == nil || srv.pid != os.Getpid() {
+		fmt.Fprintf(os.Stderr, "rtcload: %d %s senders used %.1f%% CPU in the window\n",
+			n, o.sender, (procCPU(os.Getpid())-self0)*100/time.Since(t0).Seconds())
+	}
 	var cpu1 float64
 	if srv != nil {
 		cpu1 = procCPU(srv.pid)

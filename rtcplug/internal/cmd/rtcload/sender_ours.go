@@ -98,6 +98,8 @@ const (
 	// keepAlive is how often a connected sender sends a consent check
 	// (RFC 7675); pion's controlling agent sends one every 2 s.
 	keepAlive = 2 * time.Second
+	// maxCatchUp is the most slots one tick sends.
+	maxCatchUp = 4
 )
 
 // fleet is every "ours" sender of a run and what they share.
@@ -476,15 +478,17 @@ func (p *pacer) run() {
 		}
 		p.mu.Unlock()
 
-		// Every slot that is due; a pacer more than a frame interval
-		// behind skips frames rather than bursting them, as a ticker
-		// drops ticks.
+		// The slots that are due, but at most maxCatchUp per tick: after a
+		// stall (the core is shared) the backlog goes out at a few times
+		// the nominal rate instead of in one burst that would overflow
+		// the receiver's socket buffer. A pacer more than a frame
+		// interval behind skips frames, as a ticker drops ticks.
 		due := int(time.Since(start) / f.slotDur)
 		if due-next >= f.slots {
 			f.late.Add(uint64(due - next - f.slots + 1))
 			next = due - f.slots + 1
 		}
-		for ; next <= due; next++ {
+		for end := min(due, next+maxCatchUp-1); next <= end; next++ {
 			for _, o := range p.slots[next%f.slots] {
 				p.send(o)
 			}
@@ -495,7 +499,7 @@ func (p *pacer) run() {
 		for _, o := range p.joined {
 			best := -1
 			for k := range f.slots {
-				s := ((due-k)%f.slots + f.slots) % f.slots
+				s := ((next-1-k)%f.slots + f.slots) % f.slots
 				if best < 0 || len(p.slots[s]) < len(p.slots[best]) {
 					best = s
 				}
