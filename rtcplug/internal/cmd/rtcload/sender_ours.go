@@ -62,7 +62,7 @@ func newDialer(kind string, frames [][]byte, fps, sources int) (dialer, error) {
 func reportSenders(d dialer) {
 	if f, ok := d.(*fleet); ok {
 		if n := f.late.Swap(0); n > 0 {
-			fmt.Fprintf(os.Stderr, "rtcload: the senders' pacer ran late and skipped %d frame slots: their core is saturated\n", n)
+			fmt.Fprintf(os.Stderr, "rtcload: the senders' pacer ran late and skipped %d frame slots: their core is busy\n", n)
 		}
 		if n := f.failed.Swap(0); n > 0 {
 			fmt.Fprintf(os.Stderr, "rtcload: %d packets failed to protect or send\n", n)
@@ -165,25 +165,28 @@ func packetize(frames [][]byte) [][][]byte {
 // oursSender is the connection state of one "ours" sender.
 type oursSender struct {
 	f    *fleet
-	s    *sender
+	s    *sender // the accounting the tool reads
 	conn *net.UDPConn
-	c    *testpeer.Client
 	to   netip.AddrPort // the receiver's candidate
-	out  *srtp.Context  // c.Out at connection: the pacer's own copy
 
-	// Owned by the pacer while the sender is joined.
-	p          *pacer
-	state      int // under p.mu
-	left       chan struct{}
-	slot, idx  int
-	seq        uint16
-	ts         uint32
-	pic        uint16
-	frame      int
-	ssrc       uint32
+	// c is the client's ICE and DTLS state: the handshake's, then the
+	// reader goroutine's.
+	c          *testpeer.Client
 	closing    atomic.Bool
 	closeOnce  sync.Once
 	readerDone chan struct{}
+
+	// The pacer's: its own copy of c.Out, and the stream's header fields.
+	p         *pacer
+	out       *srtp.Context
+	ssrc      uint32
+	seq       uint16
+	ts        uint32
+	pic       uint16 // 15-bit picture ID
+	frame     int
+	slot, idx int // where in p.slots
+	state     int // under p.mu
+	left      chan struct{}
 }
 
 // connect offers (WHIP, RFC 9725), runs ICE and DTLS in the role the answer
