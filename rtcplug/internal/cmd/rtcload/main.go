@@ -366,23 +366,10 @@ func runLoad(o options, api dialer, frames [][]byte, srv *server, whip string, n
 			pkts0 = st.Packets
 		}
 	}
-	self0, selfWait0 := procCPU(os.Getpid()), procWait(os.Getpid())
-	var srvWait0 float64
-	if srv != nil {
-		srvWait0 = procWait(srv.pid)
-	}
+	sched := startSched(srv)
 	t0 := time.Now()
 	time.Sleep(o.duration)
-	if win := time.Since(t0).Seconds(); srv == nil || srv.pid != os.Getpid() {
-		// What each side waited for its CPU tells a loaded machine from
-		// a receiver that cannot keep up.
-		msg := fmt.Sprintf("rtcload: %d %s senders used %.1f%% CPU and waited %.1f%% for it",
-			n, o.sender, (procCPU(os.Getpid())-self0)*100/win, (procWait(os.Getpid())-selfWait0)*100/win)
-		if srv != nil {
-			msg += fmt.Sprintf("; the receiver waited %.1f%%", (procWait(srv.pid)-srvWait0)*100/win)
-		}
-		fmt.Fprintln(os.Stderr, msg)
-	}
+	sched.report(fmt.Sprintf("%d %s senders", n, o.sender))
 	var cpu1 float64
 	if srv != nil {
 		cpu1 = procCPU(srv.pid)
