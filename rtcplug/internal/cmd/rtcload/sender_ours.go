@@ -445,6 +445,8 @@ func (p *pacer) leave(o *oursSender) {
 	case stActive:
 		o.state = stLeaving
 		p.leaves = append(p.leaves, o)
+	case stIdle:
+		o.state = stGone // closed before it streamed: it never will
 	}
 	left, wait := o.left, o.state == stLeaving
 	p.mu.Unlock()
