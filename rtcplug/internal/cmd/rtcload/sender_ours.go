@@ -296,8 +296,9 @@ func (o *oursSender) handshake(ctx context.Context, url string, s *sender) error
 
 // offer is a sendonly VP8 offer as a browser writes it for WHIP: one
 // BUNDLE'd section, actpass, rtcp-mux, the SSRC declared, our one host
-// candidate. Like the pion senders' it has no rtcp-fb: what is lost stays
-// lost.
+// candidate. It asks for the feedback the pion senders' offer asks for, so
+// that the receiver treats both alike; neither answers NACK or PLI: what
+// is lost stays lost.
 func (f *fleet) offer(ufrag, pwd string, local netip.AddrPort, ssrc uint32) string {
 	var b strings.Builder
 	w := func(s ...any) { fmt.Fprint(&b, s...); b.WriteString("\r\n") }
@@ -316,7 +317,11 @@ func (f *fleet) offer(ufrag, pwd string, local netip.AddrPort, ssrc uint32) stri
 	w("a=mid:0")
 	w("a=", sdp.SendOnly)
 	w("a=rtcp-mux")
+	w("a=rtcp-rsize")
 	w("a=rtpmap:", videoPT, " VP8/90000")
+	for _, fb := range [...]string{"nack", "nack pli", "transport-cc"} {
+		w("a=rtcp-fb:", videoPT, " ", fb)
+	}
 	w("a=msid:rtcload video")
 	w("a=ssrc:", ssrc, " cname:rtcload")
 	w("a=candidate:", sdp.Candidate{Foundation: "1", Priority: 2130706431, Addr: local})
