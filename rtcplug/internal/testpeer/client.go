@@ -51,6 +51,10 @@ type ClientConfig struct {
 	// Rand feeds the certificate, DTLS and transaction ids; nil means
 	// crypto/rand.
 	Rand io.Reader
+	// Certificate is the client's identity; nil means a fresh one. Many
+	// clients may share one: the fingerprint only has to match what each
+	// put in its description.
+	Certificate *dtls.Certificate
 }
 
 // Client is the remote party of a WebRTC connection to the server's peer:
@@ -94,9 +98,12 @@ func NewClient(cfg ClientConfig, now time.Time) (*Client, error) {
 	if cfg.Ufrag == "" {
 		cfg.Ufrag, cfg.Pwd = "cliufrag", "clientpasswordclientpassword"
 	}
-	cert, err := dtls.GenerateCertificate(cfg.Rand, now)
-	if err != nil {
-		return nil, err
+	cert := cfg.Certificate
+	if cert == nil {
+		var err error
+		if cert, err = dtls.GenerateCertificate(cfg.Rand, now); err != nil {
+			return nil, err
+		}
 	}
 	c := &Client{cfg: cfg, cert: cert, from: cfg.Addr, addrs: []netip.AddrPort{cfg.Addr}}
 	if cfg.Passive {
@@ -344,6 +351,16 @@ func (c *Client) HandleTimeout(now time.Time) {
 			c.dtls.HandleTimeout(now)
 			c.drainDTLS(now)
 		}
+	}
+}
+
+// Close ends the DTLS connection with a close_notify alert (RFC 5246
+// §7.2.1), queued for Drain, and stops the keep-alives.
+func (c *Client) Close(now time.Time) {
+	c.StopKeepAlive()
+	if c.dtls != nil {
+		c.dtls.Close()
+		c.drainDTLS(now)
 	}
 }
 

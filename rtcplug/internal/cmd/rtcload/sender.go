@@ -22,6 +22,7 @@ import (
 type sender struct {
 	pc    *webrtc.PeerConnection
 	track *webrtc.TrackLocalStaticRTP
+	ours  *oursSender // instead of pc and track: our own stack (sender_ours.go)
 
 	post, connected, firstRTP time.Time
 	sent                      atomic.Uint64
@@ -120,6 +121,10 @@ func connect(ctx context.Context, api *webrtc.API, url string) (*sender, error) 
 // stream sends the frames in a loop at fps until ctx ends, packetized for a
 // 1200-byte MTU (RFC 7741 with a 15-bit picture ID, as browsers send).
 func (s *sender) stream(ctx context.Context, frames [][]byte, fps int) {
+	if s.ours != nil {
+		s.ours.stream(ctx)
+		return
+	}
 	p := rtp.NewPacketizer(1200, 96, rand.Uint32(), &codecs.VP8Payloader{EnablePictureID: true},
 		rtp.NewRandomSequencer(), 90000)
 	tick := time.NewTicker(time.Second / time.Duration(fps))
@@ -140,4 +145,13 @@ func (s *sender) stream(ctx context.Context, frames [][]byte, fps int) {
 		case <-tick.C:
 		}
 	}
+}
+
+// close hangs up.
+func (s *sender) close() {
+	if s.ours != nil {
+		s.ours.close()
+		return
+	}
+	_ = s.pc.Close()
 }
