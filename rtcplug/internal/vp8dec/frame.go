@@ -265,6 +265,19 @@ func decide(v uint64, r uint32, n int, prob uint8) (uint64, uint32, int, bool) {
 	return v << (uint(s) & 63), uint32(normRange[uint8(r)]), n - int(s), b
 }
 
+// decideSign is decide at probability one half, for the sign of a token:
+// a coin toss, so the outcome is applied by masks rather than by a branch
+// that would mispredict half the time, and the split needs no
+// multiplication. It returns -1 for a set bool (negative), else 0.
+func decideSign(v uint64, r uint32, n int) (uint64, uint32, int, int32) {
+	sp := r >> 1
+	m := int32(sp-uint32(v>>56)) >> 31
+	r = sp ^ ((sp ^ (r - sp - 1)) & uint32(m))
+	v -= uint64(sp+1) << 56 & uint64(int64(m))
+	s := normShift[uint8(r)]
+	return v << (uint(s) & 63), uint32(normRange[uint8(r)]), n - int(s), m
+}
+
 // decodeBlock reads the tokens of one 4x4 block (RFC 6386 section 13.2) and
 // stores the dequantized values at their raster positions in dst. It returns
 // 0 when the first token is dct_eob, else the position after the last token
@@ -324,9 +337,9 @@ func (br *boolDecoder) decodeBlock(pp *[16]*[3][11]uint8, ctx, first int, dst *[
 				v, n = br.value, br.nbits
 			}
 		}
-		if v, rg, n, b = decide(v, rg, n, 128); b {
-			x = -x
-		}
+		var neg int32
+		v, rg, n, neg = decideSign(v, rg, n)
+		x = (x ^ neg) - neg
 		dq := acq
 		if i == 0 {
 			dq = dcq
