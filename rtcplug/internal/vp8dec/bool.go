@@ -14,12 +14,12 @@ type boolDecoder struct {
 	pos   int
 	value uint64 // next bits of the stream, most significant first
 	nbits int    // how many bits of the stream are loaded; < 8 only at the end
-	rng   uint32 // in [128, 255] between calls
+	rng   uint32 // range minus one, in [127, 254] between calls
 	wild  bool   // decoded a coefficient beyond maxCoeff
 }
 
 func (d *boolDecoder) init(b []byte) {
-	*d = boolDecoder{buf: b, rng: 255}
+	*d = boolDecoder{buf: b, rng: 254}
 	d.fill()
 }
 
@@ -56,26 +56,28 @@ func (d *boolDecoder) exhausted() bool {
 }
 
 // readBool decodes one bool whose probability of being false is prob/256
-// (RFC 6386 section 7.3: split = 1 + (((range-1) * prob) >> 8)).
+// (RFC 6386 section 7.3).
 func (d *boolDecoder) readBool(prob uint8) bool {
 	if d.nbits < 8 {
 		d.fill()
 	}
-	split := 1 + ((d.rng-1)*uint32(prob))>>8
-	bs := uint64(split) << 56
-	b := d.value >= bs
-	if b {
-		d.rng -= split
-		d.value -= bs
-	} else {
-		d.rng = split
-	}
-	s := bits.LeadingZeros8(uint8(d.rng))
-	d.rng <<= uint(s)
-	d.value <<= uint(s)
-	d.nbits -= s
+	var b bool
+	d.value, d.rng, d.nbits, b = decide(d.value, d.rng, d.nbits, prob)
 	return b
 }
+
+// normShift[r] is the shift that brings a range of r+1 (r in [0, 254]) back
+// into [128, 255] (RFC 6386 section 7.3), normRange[r] the shifted range
+// minus one.
+var normShift, normRange = func() (s, r [256]uint8) {
+	for i := 0; i < 255; i++ {
+		n := bits.LeadingZeros8(uint8(i + 1))
+		s[i] = uint8(n)
+		r[i] = uint8((i+1)<<n - 1)
+	}
+	r[255] = 254
+	return s, r
+}()
 
 // readFlag is L(1): one bool at probability one half.
 func (d *boolDecoder) readFlag() bool { return d.readBool(128) }

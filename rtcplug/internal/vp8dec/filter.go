@@ -107,23 +107,37 @@ func abs32(v int32) int32 {
 	return (v ^ m) - m
 }
 
-// clampS8 saturates to a signed 8-bit value.
+// clampS8 saturates to a signed 8-bit value. The filters mask their inputs
+// before clamping, so saturation is rare and the branch well predicted.
 func clampS8(v int32) int32 {
-	if v < -128 {
-		v = -128
-	}
-	if v > 127 {
-		v = 127
+	if uint32(v+128) > 255 {
+		return 127 ^ v>>31
 	}
 	return v
+}
+
+// pix saturates to a pixel value; adding to a pixel p the value f clamped
+// the reference decoder's way (signed p-128, saturated, plus 128) is
+// pix(p+f).
+func pix(v int32) uint8 {
+	if uint32(v) > 255 {
+		return uint8(^v >> 31)
+	}
+	return uint8(v)
+}
+
+// hevMask is all ones at high edge variance (section 15.3), else zero.
+func hevMask(p1, p0, q0, q1, hevT int32) int32 {
+	return (hevT - max(abs32(p1-p0), abs32(q1-q0))) >> 31
 }
 
 // The edge filters below come in two orientations with the same body:
 // ...H filters across a horizontal edge (the pixels of a column, rows
 // apart), ...V across a vertical edge (the pixels of a row). Pixels are
 // named p3 p2 p1 p0 | q0 q1 q2 q3 across the edge; the filters work on
-// their signed values (pixel - 128). The bodies are written out in full so
-// that nothing is called per pixel.
+// their signed values (pixel - 128). The bodies have no data-dependent
+// branches: a position that is not filtered gets a filter value of zero,
+// which moves no pixel, and the pixels are stored back unchanged.
 
 // simpleH and simpleV are the simple loop filter of RFC 6386 section 15.2
 // across the 16 pixels of a luma edge; off is the first pixel after it.
@@ -132,15 +146,10 @@ func simpleH(p []byte, off, s int, limit int32) {
 	s0, s1 := p[off:off+16], p[off+s:off+s+16]
 	for i := 0; i < 16; i++ {
 		p1, p0, q0, q1 := int32(r1[i]), int32(r0[i]), int32(s0[i]), int32(s1[i])
-		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
-			continue
-		}
-		a := clampS8(p1 - q1)
-		a = clampS8(a + 3*(q0-p0))
-		f1 := clampS8(a+4) >> 3
-		f2 := clampS8(a+3) >> 3
-		s0[i] = uint8(clampS8(q0-128-f1) + 128)
-		r0[i] = uint8(clampS8(p0-128+f2) + 128)
+		m := ^(limit - (abs32(p0-q0)*2 + abs32(p1-q1)>>1)) >> 31
+		a := clampS8(clampS8((p1-q1)&m) + 3*((q0-p0)&m))
+		s0[i] = pix(q0 - min(a+4, 127)>>3)
+		r0[i] = pix(p0 + min(a+3, 127)>>3)
 	}
 }
 
@@ -148,21 +157,19 @@ func simpleV(p []byte, off, s int, limit int32) {
 	for y := 0; y < 16; y++ {
 		r := (*[4]byte)(p[off+y*s-2 : off+y*s+2])
 		p1, p0, q0, q1 := int32(r[0]), int32(r[1]), int32(r[2]), int32(r[3])
-		if abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
-			continue
-		}
-		a := clampS8(p1 - q1)
-		a = clampS8(a + 3*(q0-p0))
-		f1 := clampS8(a+4) >> 3
-		f2 := clampS8(a+3) >> 3
-		r[2] = uint8(clampS8(q0-128-f1) + 128)
-		r[1] = uint8(clampS8(p0-128+f2) + 128)
+		m := ^(limit - (abs32(p0-q0)*2 + abs32(p1-q1)>>1)) >> 31
+		a := clampS8(clampS8((p1-q1)&m) + 3*((q0-p0)&m))
+		r[2] = pix(q0 - min(a+4, 127)>>3)
+		r[1] = pix(p0 + min(a+3, 127)>>3)
 	}
 }
 
 // mbEdgeH and mbEdgeV are the normal loop filter across a macroblock edge
 // (RFC 6386 section 15.3), adjusting up to three pixels each side, over n
-// pixels (16 luma, 8 chroma).
+// pixels (16 luma, 8 chroma). At high edge variance only the pixels next to
+// the edge move, by the filter value w; otherwise three each side, by 27,
+// 18 and 9 /128 of w. One of the two adjustments is always zero, so both are
+// applied with one saturation.
 func mbEdgeH(p []byte, off, s, n int, fp *filterParams) {
 	interior, limit, hevT := fp.interior, fp.mbLimit, fp.hevThresh
 	a3, a2 := p[off-4*s:off-4*s+n], p[off-3*s:off-3*s+n]
@@ -175,29 +182,24 @@ func mbEdgeH(p []byte, off, s, n int, fp *filterParams) {
 	for i := range a3 {
 		p3, p2, p1, p0 := int32(a3[i]), int32(a2[i]), int32(a1[i]), int32(a0[i])
 		q0, q1, q2, q3 := int32(b0[i]), int32(b1[i]), int32(b2[i]), int32(b3[i])
-		if max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2)) > interior ||
-			abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
-			continue
-		}
-		w := clampS8(p1 - q1)
-		w = clampS8(w + 3*(q0-p0))
-		if abs32(p1-p0) > hevT || abs32(q1-q0) > hevT {
-			// High edge variance: only the pixels next to the edge move.
-			f1 := clampS8(w+4) >> 3
-			f2 := clampS8(w+3) >> 3
-			b0[i] = uint8(clampS8(q0-128-f1) + 128)
-			a0[i] = uint8(clampS8(p0-128+f2) + 128)
-			continue
-		}
-		u := clampS8((27*w + 63) >> 7)
-		b0[i] = uint8(clampS8(q0-128-u) + 128)
-		a0[i] = uint8(clampS8(p0-128+u) + 128)
-		u = clampS8((18*w + 63) >> 7)
-		b1[i] = uint8(clampS8(q1-128-u) + 128)
-		a1[i] = uint8(clampS8(p1-128+u) + 128)
-		u = clampS8((9*w + 63) >> 7)
-		b2[i] = uint8(clampS8(q2-128-u) + 128)
-		a2[i] = uint8(clampS8(p2-128+u) + 128)
+		// All ones when the position is filtered (section 15.3: every
+		// interior difference within interior, the edge within limit).
+		in := max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2))
+		m := ^((interior - in) | (limit - (abs32(p0-q0)*2 + abs32(p1-q1)>>1))) >> 31
+		hev := hevMask(p1, p0, q0, q1, hevT)
+		w := clampS8(clampS8((p1-q1)&m) + 3*((q0-p0)&m))
+		f := w & hev
+		w &^= hev
+		// |27w+63|>>7 stays within 27: no saturation needed.
+		u := (27*w + 63) >> 7
+		b0[i] = pix(q0 - min(f+4, 127)>>3 - u)
+		a0[i] = pix(p0 + min(f+3, 127)>>3 + u)
+		u = (18*w + 63) >> 7
+		b1[i] = pix(q1 - u)
+		a1[i] = pix(p1 + u)
+		u = (9*w + 63) >> 7
+		b2[i] = pix(q2 - u)
+		a2[i] = pix(p2 + u)
 	}
 }
 
@@ -207,34 +209,29 @@ func mbEdgeV(p []byte, off, s, n int, fp *filterParams) {
 		r := (*[8]byte)(p[off+y*s-4 : off+y*s+4])
 		p3, p2, p1, p0 := int32(r[0]), int32(r[1]), int32(r[2]), int32(r[3])
 		q0, q1, q2, q3 := int32(r[4]), int32(r[5]), int32(r[6]), int32(r[7])
-		if max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2)) > interior ||
-			abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
-			continue
-		}
-		w := clampS8(p1 - q1)
-		w = clampS8(w + 3*(q0-p0))
-		if abs32(p1-p0) > hevT || abs32(q1-q0) > hevT {
-			f1 := clampS8(w+4) >> 3
-			f2 := clampS8(w+3) >> 3
-			r[4] = uint8(clampS8(q0-128-f1) + 128)
-			r[3] = uint8(clampS8(p0-128+f2) + 128)
-			continue
-		}
-		u := clampS8((27*w + 63) >> 7)
-		r[4] = uint8(clampS8(q0-128-u) + 128)
-		r[3] = uint8(clampS8(p0-128+u) + 128)
-		u = clampS8((18*w + 63) >> 7)
-		r[5] = uint8(clampS8(q1-128-u) + 128)
-		r[2] = uint8(clampS8(p1-128+u) + 128)
-		u = clampS8((9*w + 63) >> 7)
-		r[6] = uint8(clampS8(q2-128-u) + 128)
-		r[1] = uint8(clampS8(p2-128+u) + 128)
+		// All ones when the position is filtered (section 15.3: every
+		// interior difference within interior, the edge within limit).
+		in := max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2))
+		m := ^((interior - in) | (limit - (abs32(p0-q0)*2 + abs32(p1-q1)>>1))) >> 31
+		hev := hevMask(p1, p0, q0, q1, hevT)
+		w := clampS8(clampS8((p1-q1)&m) + 3*((q0-p0)&m))
+		f := w & hev
+		w &^= hev
+		u := (27*w + 63) >> 7
+		r[4] = pix(q0 - min(f+4, 127)>>3 - u)
+		r[3] = pix(p0 + min(f+3, 127)>>3 + u)
+		u = (18*w + 63) >> 7
+		r[5] = pix(q1 - u)
+		r[2] = pix(p1 + u)
+		u = (9*w + 63) >> 7
+		r[6] = pix(q2 - u)
+		r[1] = pix(p2 + u)
 	}
 }
 
 // subEdgeH and subEdgeV are the normal loop filter across an inner
 // (subblock) edge (RFC 6386 section 15.3), adjusting up to two pixels each
-// side.
+// side: the outer ones only without high edge variance.
 func subEdgeH(p []byte, off, s, n int, fp *filterParams) {
 	interior, limit, hevT := fp.interior, fp.subLimit, fp.hevThresh
 	a3, a2 := p[off-4*s:off-4*s+n], p[off-3*s:off-3*s+n]
@@ -247,25 +244,18 @@ func subEdgeH(p []byte, off, s, n int, fp *filterParams) {
 	for i := range a3 {
 		p3, p2, p1, p0 := int32(a3[i]), int32(a2[i]), int32(a1[i]), int32(a0[i])
 		q0, q1, q2, q3 := int32(b0[i]), int32(b1[i]), int32(b2[i]), int32(b3[i])
-		if max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2)) > interior ||
-			abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
-			continue
-		}
-		hev := abs32(p1-p0) > hevT || abs32(q1-q0) > hevT
-		var a int32
-		if hev {
-			a = clampS8(p1 - q1)
-		}
-		a = clampS8(a + 3*(q0-p0))
-		f1 := clampS8(a+4) >> 3
-		f2 := clampS8(a+3) >> 3
-		b0[i] = uint8(clampS8(q0-128-f1) + 128)
-		a0[i] = uint8(clampS8(p0-128+f2) + 128)
-		if !hev {
-			a = (f1 + 1) >> 1
-			b1[i] = uint8(clampS8(q1-128-a) + 128)
-			a1[i] = uint8(clampS8(p1-128+a) + 128)
-		}
+		// All ones when the position is filtered (section 15.3: every
+		// interior difference within interior, the edge within limit).
+		in := max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2))
+		m := ^((interior - in) | (limit - (abs32(p0-q0)*2 + abs32(p1-q1)>>1))) >> 31
+		hev := hevMask(p1, p0, q0, q1, hevT)
+		a := clampS8(clampS8((p1-q1)&(m&hev)) + 3*((q0-p0)&m))
+		f1 := min(a+4, 127) >> 3
+		b0[i] = pix(q0 - f1)
+		a0[i] = pix(p0 + min(a+3, 127)>>3)
+		u := (f1 + 1) >> 1 &^ hev
+		b1[i] = pix(q1 - u)
+		a1[i] = pix(p1 + u)
 	}
 }
 
@@ -275,24 +265,17 @@ func subEdgeV(p []byte, off, s, n int, fp *filterParams) {
 		r := (*[8]byte)(p[off+y*s-4 : off+y*s+4])
 		p3, p2, p1, p0 := int32(r[0]), int32(r[1]), int32(r[2]), int32(r[3])
 		q0, q1, q2, q3 := int32(r[4]), int32(r[5]), int32(r[6]), int32(r[7])
-		if max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2)) > interior ||
-			abs32(p0-q0)*2+abs32(p1-q1)>>1 > limit {
-			continue
-		}
-		hev := abs32(p1-p0) > hevT || abs32(q1-q0) > hevT
-		var a int32
-		if hev {
-			a = clampS8(p1 - q1)
-		}
-		a = clampS8(a + 3*(q0-p0))
-		f1 := clampS8(a+4) >> 3
-		f2 := clampS8(a+3) >> 3
-		r[4] = uint8(clampS8(q0-128-f1) + 128)
-		r[3] = uint8(clampS8(p0-128+f2) + 128)
-		if !hev {
-			a = (f1 + 1) >> 1
-			r[5] = uint8(clampS8(q1-128-a) + 128)
-			r[2] = uint8(clampS8(p1-128+a) + 128)
-		}
+		// All ones when the position is filtered (section 15.3: every
+		// interior difference within interior, the edge within limit).
+		in := max(abs32(p3-p2), abs32(p2-p1), abs32(p1-p0), abs32(q1-q0), abs32(q2-q1), abs32(q3-q2))
+		m := ^((interior - in) | (limit - (abs32(p0-q0)*2 + abs32(p1-q1)>>1))) >> 31
+		hev := hevMask(p1, p0, q0, q1, hevT)
+		a := clampS8(clampS8((p1-q1)&(m&hev)) + 3*((q0-p0)&m))
+		f1 := min(a+4, 127) >> 3
+		r[4] = pix(q0 - f1)
+		r[3] = pix(p0 + min(a+3, 127)>>3)
+		u := (f1 + 1) >> 1 &^ hev
+		r[5] = pix(q1 - u)
+		r[2] = pix(p1 + u)
 	}
 }

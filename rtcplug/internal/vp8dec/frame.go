@@ -1,7 +1,5 @@
 package vp8dec
 
-import "math/bits"
-
 // mbModes is the prediction record of one macroblock (RFC 6386 section 11).
 type mbModes struct {
 	segment int
@@ -247,22 +245,37 @@ func b2u(b bool) uint8 {
 // the 16-bit transforms of decoders overflow, each in its own way.
 const maxCoeff = 8191
 
-// decide is one bool decision on an explicit decoder state (value, range),
-// returning the new state (n counts the loaded bits) and the bool. Small enough to
-// inline into the token loop, which refills the window itself.
-func decide(v uint64, rg uint32, n int, prob uint8) (uint64, uint32, int, bool) {
-	split := 1 + ((rg-1)*uint32(prob))>>8
-	bs := uint64(split) << 56
-	b := v >= bs
+// decide is one bool decision on an explicit decoder state (value, range
+// minus one), returning the new state (n counts the loaded bits) and the
+// bool. Small enough to inline into the token loop, which refills the window
+// itself. Keeping range minus one saves the two adjustments of split =
+// 1 + ((range-1)*prob)>>8 on the chain from one decision to the next, and
+// the normalization is two independent table loads instead of a bit scan.
+func decide(v uint64, r uint32, n int, prob uint8) (uint64, uint32, int, bool) {
+	sp := (r * uint32(prob)) >> 8 // split - 1
+	b := v>>56 > uint64(sp)
 	if b {
-		rg -= split
-		v -= bs
+		r -= sp + 1
+		v -= uint64(sp+1) << 56
 	} else {
-		rg = split
+		r = sp
 	}
-	s := bits.LeadingZeros32(rg) - 24
-	// s is at most 7; the masks spare the compiler's large-shift checks.
-	return v << (uint(s) & 63), rg << (uint(s) & 31), n - s, b
+	s := normShift[uint8(r)]
+	// s is at most 7; the mask spares the compiler's large-shift check.
+	return v << (uint(s) & 63), uint32(normRange[uint8(r)]), n - int(s), b
+}
+
+// decideSign is decide at probability one half, for the sign of a token:
+// a coin toss, so the outcome is applied by masks rather than by a branch
+// that would mispredict half the time, and the split needs no
+// multiplication. It returns -1 for a set bool (negative), else 0.
+func decideSign(v uint64, r uint32, n int) (uint64, uint32, int, int32) {
+	sp := r >> 1
+	m := int32(sp-uint32(v>>56)) >> 31
+	r = sp ^ ((sp ^ (r - sp - 1)) & uint32(m))
+	v -= uint64(sp+1) << 56 & uint64(int64(m))
+	s := normShift[uint8(r)]
+	return v << (uint(s) & 63), uint32(normRange[uint8(r)]), n - int(s), m
 }
 
 // decodeBlock reads the tokens of one 4x4 block (RFC 6386 section 13.2) and
@@ -324,9 +337,9 @@ func (br *boolDecoder) decodeBlock(pp *[16]*[3][11]uint8, ctx, first int, dst *[
 				v, n = br.value, br.nbits
 			}
 		}
-		if v, rg, n, b = decide(v, rg, n, 128); b {
-			x = -x
-		}
+		var neg int32
+		v, rg, n, neg = decideSign(v, rg, n)
+		x = (x ^ neg) - neg
 		dq := acq
 		if i == 0 {
 			dq = dcq

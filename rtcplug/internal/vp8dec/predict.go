@@ -1,5 +1,7 @@
 package vp8dec
 
+import "encoding/binary"
+
 // predict16 fills the n x n block at off (n = 16 for luma, 8 for chroma)
 // with the macroblock-level prediction of RFC 6386 section 12.2. Outside the
 // picture the borders supply 127 above and 129 left; DC prediction instead
@@ -8,39 +10,47 @@ func predict16(p []byte, off, stride, n, mode int, haveLeft, haveAbove bool) {
 	above := p[off-stride : off-stride+n]
 	switch mode {
 	case modeDC:
-		sum, cnt := 0, 0
+		sum, shift := 0, -1
 		if haveAbove {
 			for _, v := range above {
 				sum += int(v)
 			}
-			cnt += n
+			shift++
 		}
 		if haveLeft {
 			for y := 0; y < n; y++ {
 				sum += int(p[off+y*stride-1])
 			}
-			cnt += n
+			shift++
 		}
 		v := byte(128)
-		if cnt > 0 {
-			v = byte((sum + cnt/2) / cnt)
+		if shift >= 0 {
+			// n is 16 or 8: the count of edge pixels is a power of two.
+			shift += 3 + n>>4
+			v = byte((sum + 1<<(shift-1)) >> shift)
 		}
-		for y := 0; y < n; y++ {
-			r := p[off+y*stride : off+y*stride+n]
-			for i := range r {
-				r[i] = v
-			}
-		}
+		fillRows(p, off, stride, n, v)
 	case modeV:
+		a := binary.LittleEndian.Uint64(above)
+		if n == 16 {
+			b := binary.LittleEndian.Uint64(above[8:])
+			for y := 0; y < 16; y++ {
+				r := p[off+y*stride : off+y*stride+16]
+				binary.LittleEndian.PutUint64(r, a)
+				binary.LittleEndian.PutUint64(r[8:], b)
+			}
+			return
+		}
 		for y := 0; y < n; y++ {
-			copy(p[off+y*stride:off+y*stride+n], above)
+			binary.LittleEndian.PutUint64(p[off+y*stride:off+y*stride+8], a)
 		}
 	case modeH:
 		for y := 0; y < n; y++ {
 			r := p[off+y*stride-1 : off+y*stride+n]
-			v := r[0]
-			for i := 1; i < len(r); i++ {
-				r[i] = v
+			w := uint64(r[0]) * 0x0101010101010101
+			binary.LittleEndian.PutUint64(r[1:], w)
+			if n == 16 {
+				binary.LittleEndian.PutUint64(r[9:], w)
 			}
 		}
 	case modeTM:
@@ -52,6 +62,23 @@ func predict16(p []byte, off, stride, n, mode int, haveLeft, haveAbove bool) {
 				r[i+1] = clip255(l + int32(a))
 			}
 		}
+	}
+}
+
+// fillRows sets the n x n block at off (n = 16 or 8) to v, eight pixels a
+// store.
+func fillRows(p []byte, off, stride, n int, v byte) {
+	w := uint64(v) * 0x0101010101010101
+	if n == 16 {
+		for y := 0; y < 16; y++ {
+			r := p[off+y*stride : off+y*stride+16]
+			binary.LittleEndian.PutUint64(r, w)
+			binary.LittleEndian.PutUint64(r[8:], w)
+		}
+		return
+	}
+	for y := 0; y < n; y++ {
+		binary.LittleEndian.PutUint64(p[off+y*stride:off+y*stride+8], w)
 	}
 }
 
