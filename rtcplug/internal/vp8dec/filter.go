@@ -3,6 +3,9 @@ package vp8dec
 // filterParams are the per-level limits of RFC 6386 section 15.
 type filterParams struct {
 	mbLimit, subLimit, interior, hevThresh int32
+	// The same limits packed for the vector edge functions: edge limit,
+	// interior limit and hev threshold in bytes 0, 1 and 2.
+	mbLims, subLims uint64
 }
 
 // params derives the edge limits for a filter level and the frame's
@@ -28,11 +31,14 @@ func params(level, sharpness int) filterParams {
 	} else if level >= 15 {
 		hev = 1
 	}
+	mbLimit, subLimit := (level+2)*2+interior, level*2+interior
 	return filterParams{
-		mbLimit:   int32((level+2)*2 + interior),
-		subLimit:  int32(level*2 + interior),
+		mbLimit:   int32(mbLimit),
+		subLimit:  int32(subLimit),
 		interior:  int32(interior),
 		hevThresh: int32(hev),
+		mbLims:    uint64(mbLimit | interior<<8 | hev<<16),
+		subLims:   uint64(subLimit | interior<<8 | hev<<16),
 	}
 }
 
@@ -74,31 +80,37 @@ func (d *Decoder) filterRow(mby int) {
 			}
 			continue
 		}
-		coff := d.cOrig + 8*mby*cs + 8*mbx
-		if mbx > 0 {
-			mbEdgeV(d.ybuf, yoff, ys, 16, fp)
-			mbEdgeV(d.ubuf, coff, cs, 8, fp)
-			mbEdgeV(d.vbuf, coff, cs, 8, fp)
-		}
-		if mi.inner {
-			subEdgeV(d.ybuf, yoff+4, ys, 16, fp)
-			subEdgeV(d.ybuf, yoff+8, ys, 16, fp)
-			subEdgeV(d.ybuf, yoff+12, ys, 16, fp)
-			subEdgeV(d.ubuf, coff+4, cs, 8, fp)
-			subEdgeV(d.vbuf, coff+4, cs, 8, fp)
-		}
-		if mby > 0 {
-			mbEdgeH(d.ybuf, yoff, ys, 16, fp)
-			mbEdgeH(d.ubuf, coff, cs, 8, fp)
-			mbEdgeH(d.vbuf, coff, cs, 8, fp)
-		}
-		if mi.inner {
-			subEdgeH(d.ybuf, yoff+4*ys, ys, 16, fp)
-			subEdgeH(d.ybuf, yoff+8*ys, ys, 16, fp)
-			subEdgeH(d.ybuf, yoff+12*ys, ys, 16, fp)
-			subEdgeH(d.ubuf, coff+4*cs, cs, 8, fp)
-			subEdgeH(d.vbuf, coff+4*cs, cs, 8, fp)
-		}
+		d.filterMB(mbx, mby, yoff, d.cOrig+8*mby*cs+8*mbx, fp, mi.inner)
+	}
+}
+
+// filterMBGo applies the normal loop filter to the macroblock whose luma
+// and chroma pixel (0, 0) are at yoff and coff, in the order of filterRow.
+func (d *Decoder) filterMBGo(mbx, mby, yoff, coff int, fp *filterParams, inner bool) {
+	ys, cs := d.yStride, d.cStride
+	if mbx > 0 {
+		mbEdgeV(d.ybuf, yoff, ys, 16, fp)
+		mbEdgeV(d.ubuf, coff, cs, 8, fp)
+		mbEdgeV(d.vbuf, coff, cs, 8, fp)
+	}
+	if inner {
+		subEdgeV(d.ybuf, yoff+4, ys, 16, fp)
+		subEdgeV(d.ybuf, yoff+8, ys, 16, fp)
+		subEdgeV(d.ybuf, yoff+12, ys, 16, fp)
+		subEdgeV(d.ubuf, coff+4, cs, 8, fp)
+		subEdgeV(d.vbuf, coff+4, cs, 8, fp)
+	}
+	if mby > 0 {
+		mbEdgeH(d.ybuf, yoff, ys, 16, fp)
+		mbEdgeH(d.ubuf, coff, cs, 8, fp)
+		mbEdgeH(d.vbuf, coff, cs, 8, fp)
+	}
+	if inner {
+		subEdgeH(d.ybuf, yoff+4*ys, ys, 16, fp)
+		subEdgeH(d.ybuf, yoff+8*ys, ys, 16, fp)
+		subEdgeH(d.ybuf, yoff+12*ys, ys, 16, fp)
+		subEdgeH(d.ubuf, coff+4*cs, cs, 8, fp)
+		subEdgeH(d.vbuf, coff+4*cs, cs, 8, fp)
 	}
 }
 

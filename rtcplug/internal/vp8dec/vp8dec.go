@@ -128,6 +128,10 @@ type Decoder struct {
 	// 16-bit arithmetic of the reference decoders overflows; tests compare
 	// such pictures with nothing.
 	wild bool
+
+	// noAsm makes the loop filter use its Go form where a vector form
+	// exists; tests set it to compare the two.
+	noAsm bool
 }
 
 // KeyframeSize returns the picture size a key frame claims, reading only its
