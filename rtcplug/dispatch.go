@@ -82,7 +82,7 @@ func (h *peerHandle) onEvent(ev peer.Event) {
 		h.seq++
 		if !h.p.pool.Submit(media.Job{Conference: m.Conference, Peer: m.ID, Seq: h.seq, Time: time.Now(), Frame: ev.Data, Limit: &h.limit, Codec: ev.Codec}) {
 			h.seq--
-			h.log.Debug("keyframe dropped: decoder busy")
+			h.log.Debug("keyframe not queued (counted in Stats: refused, rate or disk limited, or dropped)")
 		}
 	case peer.Log:
 		h.log.Debug(ev.Msg)

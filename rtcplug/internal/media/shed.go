@@ -113,9 +113,15 @@ func (s *sched) put(j Job, now time.Time) (ok, limited bool) {
 		s.all = append(s.all, sl)
 	}
 	size := frameBytes(&j)
-	carried := sl.pending
-	if carried {
-		s.unpend(sl) // replaced; the charge passes to j
+	if sl.pending {
+		// j replaces the pending keyframe, and takes over its charge, only
+		// if it fits in the room that one leaves; otherwise the older one
+		// stays, so the peer keeps a keyframe.
+		if size > s.limit || !s.makeRoom(sl, size-frameBytes(&sl.job)) {
+			s.dropped++
+			return false, false
+		}
+		s.unpend(sl)
 	} else if j.Limit != nil && !j.Limit.allow(now, s.rate, s.per) {
 		return false, true
 	}
@@ -229,14 +235,4 @@ func (s *sched) leave(k peerKey) {
 	s.all[sl.index] = last
 	s.all[len(s.all)-1] = nil
 	s.all = s.all[:len(s.all)-1]
-}
-
-// idle reports whether nothing is pending or being decoded.
-func (s *sched) idle() bool {
-	for _, sl := range s.all {
-		if sl.pending || sl.busy {
-			return false
-		}
-	}
-	return true
 }

@@ -208,15 +208,17 @@ func TestSchedRoomGoesToLongestWaiting(t *testing.T) {
 	if s.bytes != 300 || s.peers[peerKey{"c", "b"}].pending || !s.peers[peerKey{"c", "b"}].lost || s.dropped != 2 {
 		t.Fatalf("bytes %d, dropped %d", s.bytes, s.dropped)
 	}
-	// Replacing one's own pending keyframe with a larger one that does not fit.
-	if ok, _ := s.put(job("a", 250), now); ok || s.peers[peerKey{"c", "a"}].pending || s.dropped != 4 {
+	// A larger keyframe that does not fit in place of one's own pending one
+	// is dropped; the pending one stays.
+	if ok, _ := s.put(job("a", 250), now); ok || !s.peers[peerKey{"c", "a"}].pending || s.peers[peerKey{"c", "a"}].lost ||
+		s.dropped != 3 || s.bytes != 300 {
 		t.Fatalf("oversized replacement: dropped %d, bytes %d", s.dropped, s.bytes)
 	}
-	if ok, _ := s.put(job("e", 301), now); ok || s.dropped != 5 {
+	if ok, _ := s.put(job("e", 301), now); ok || s.dropped != 4 {
 		t.Fatal("a keyframe beyond the bound was admitted")
 	}
-	if got := taken(t, s, now) + taken(t, s, now) + taken(t, s, now); got != "cd" {
-		t.Fatalf("served %q, want cd", got)
+	if got := taken(t, s, now) + taken(t, s, now) + taken(t, s, now) + taken(t, s, now); got != "cda" {
+		t.Fatalf("served %q, want cda", got)
 	}
 	if s.bytes != 0 {
 		t.Fatalf("%d bytes left", s.bytes)
@@ -377,4 +379,14 @@ func BenchmarkSchedule(b *testing.B) {
 			}
 		})
 	}
+}
+
+// idle reports whether nothing is pending or being decoded.
+func (s *sched) idle() bool {
+	for _, sl := range s.all {
+		if sl.pending || sl.busy {
+			return false
+		}
+	}
+	return true
 }

@@ -508,11 +508,14 @@ func (p *Peer) deliver(now time.Time, pkt []byte, h *rtp.Header) {
 	if !needed && p.asm.NeedKeyframe() {
 		p.gap(now) // a frame was lost: ask for a fresh keyframe
 	}
+	// The frame buffer goes back to the pool whenever no frame is being
+	// assembled (Release does nothing mid-frame), also after a frame was
+	// dropped; what the events carry is copied out of frame (keep,
+	// bytes.Clone).
+	defer p.asm.Release()
 	if frame == nil {
 		return
 	}
-	// What the events carry is copied out of frame (keep, bytes.Clone).
-	defer p.asm.Release()
 	p.stats.Frames++
 	var w, hgt int
 	if key {

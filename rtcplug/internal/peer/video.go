@@ -109,9 +109,6 @@ func (p *Peer) useFormat(f *videoFormat) {
 		}
 		a.useH264 = true
 	default:
-		if a.vp8 == nil {
-			a.vp8 = vp8.NewPooledAssembler(MaxFrame, &p.bufs.frames)
-		}
 		a.useH264 = false
 	}
 	p.videoCodec = f.codec

@@ -137,8 +137,11 @@ func (r *mmsgReader) datagram(i int) ([]byte, netip.AddrPort, error) {
 // P: a goroutine that parks in time.Sleep leaves the runtime's network
 // poller waiting on the socket, and every datagram that arrives would wake
 // the process again, which is what the pause is for avoiding. The read loop
-// yields to the other goroutines first, so holding on to its P for at most
-// coalesceMax delays nothing but timers.
+// yields to the other goroutines first, and pauses only for what is left of
+// the spacing once they have run (nothing, after a decode), so no work that
+// was runnable waits; but with GOMAXPROCS 1 a goroutine that becomes
+// runnable during the pause (a timer, an HTTP request) waits for its end, at
+// most coalesceMax.
 func pauseReads(d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
 	// An interrupting signal (EINTR) ends the pause early, which is fine.
