@@ -20,7 +20,7 @@ import (
 
 // ErrUnsupported is returned for pictures that are not 4:2:0 YCbCr or whose
 // size is outside what a baseline JPEG carries.
-var ErrUnsupported = errors.New("jpeg: only 4:2:0 YCbCr pictures of 1..65535 pixels a side")
+var ErrUnsupported = errors.New("jpeg: only 4:2:0 YCbCr pictures of 1..65535 pixels a side, starting at even coordinates")
 
 // Encoder encodes pictures; its zero value is ready. It is not safe for
 // concurrent use: keep one per goroutine.
@@ -143,7 +143,10 @@ const mcuMax = 6*2*208 + 32
 func (e *Encoder) Append(dst []byte, img *image.YCbCr, quality int) ([]byte, error) {
 	r := img.Rect
 	wd, ht := r.Dx(), r.Dy()
-	if img.SubsampleRatio != image.YCbCrSubsampleRatio420 || wd < 1 || ht < 1 || wd > 65535 || ht > 65535 {
+	// A picture starting at an odd pixel would pair its chroma samples with
+	// the wrong luma (4:2:0 samples cover pixel pairs from even coordinates).
+	if img.SubsampleRatio != image.YCbCrSubsampleRatio420 || wd < 1 || ht < 1 || wd > 65535 || ht > 65535 ||
+		r.Min.X&1 != 0 || r.Min.Y&1 != 0 {
 		return dst, ErrUnsupported
 	}
 	e.setQuality(quality)

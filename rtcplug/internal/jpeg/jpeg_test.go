@@ -157,6 +157,15 @@ func TestUnsupported(t *testing.T) {
 	if err := e.Encode(&bytes.Buffer{}, img, 90); err != ErrUnsupported {
 		t.Fatalf("empty: %v", err)
 	}
+	img = image.NewYCbCr(image.Rect(0, 0, 32, 32), image.YCbCrSubsampleRatio420)
+	for _, r := range []image.Rectangle{image.Rect(1, 0, 17, 16), image.Rect(0, 1, 16, 17)} {
+		if err := e.Encode(&bytes.Buffer{}, img.SubImage(r).(*image.YCbCr), 90); err != ErrUnsupported {
+			t.Fatalf("odd origin %v: %v", r, err)
+		}
+	}
+	if err := e.Encode(&bytes.Buffer{}, img.SubImage(image.Rect(2, 2, 18, 18)).(*image.YCbCr), 90); err != nil {
+		t.Fatalf("even origin: %v", err)
+	}
 }
 
 // TestNoAllocs: after the first picture of a size, encoding allocates nothing.
@@ -193,7 +202,7 @@ func TestFFmpegReads(t *testing.T) {
 	}{
 		{hd, 75, "mjpeg|Baseline|1280|720|yuvj420p"},
 		{noisy, 100, "mjpeg|Baseline|640|480|yuvj420p"}, // most codes, most stuffing
-		{noisy.SubImage(image.Rect(5, 3, 22, 12)).(*image.YCbCr), 50, "mjpeg|Baseline|17|9|yuvj420p"},
+		{noisy.SubImage(image.Rect(4, 2, 21, 11)).(*image.YCbCr), 50, "mjpeg|Baseline|17|9|yuvj420p"},
 	} {
 		var e Encoder
 		var buf bytes.Buffer

@@ -20,9 +20,10 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		b := got.Bounds()
-		if b.Dx()*b.Dy() > d.MaxPixels {
-			t.Fatalf("picture %v beyond MaxPixels", b)
+		// The picture is what the frame's header claims, within the bound.
+		w, h, err := KeyframeSize(frame)
+		if b := got.Bounds(); err != nil || b.Dx() != w || b.Dy() != h || w*h > d.MaxPixels {
+			t.Fatalf("picture %v for a frame claiming %dx%d (%v)", b, w, h, err)
 		}
 		if xImageDiverges(&d) {
 			return

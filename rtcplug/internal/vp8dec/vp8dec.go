@@ -82,14 +82,13 @@ type Decoder struct {
 	// DefaultMaxPixels. It is checked before anything is allocated.
 	MaxPixels int
 
-	width, height int
-	mbw, mbh      int
-	yStride       int
-	cStride       int
-	yOrig, cOrig  int // index of pixel (0, 0) in the planes
-	ybuf, ubuf    []byte
-	vbuf          []byte
-	img           image.YCbCr
+	mbw, mbh     int
+	yStride      int
+	cStride      int
+	yOrig, cOrig int // index of pixel (0, 0) in the planes
+	ybuf, ubuf   []byte
+	vbuf         []byte
+	img          image.YCbCr
 
 	// Frame header state (RFC 6386 section 9).
 	fp            boolDecoder
@@ -398,8 +397,9 @@ func (d *Decoder) initPartitions(b []byte) error {
 	return nil
 }
 
-// setup sizes the planes for a w x h picture, allocating only when the
-// macroblock dimensions change, and paints the prediction borders.
+// setup sizes the planes for a w x h picture, allocating only when they
+// outgrow what the decoder has (so frames alternating between two sizes
+// leave no garbage), and paints the prediction borders.
 func (d *Decoder) setup(w, h int) {
 	mbw, mbh := (w+15)>>4, (h+15)>>4
 	if mbw != d.mbw || mbh != d.mbh || d.ybuf == nil {
@@ -408,14 +408,13 @@ func (d *Decoder) setup(w, h int) {
 		d.cStride = 8*mbw + borderLeft + borderRight
 		d.yOrig = d.yStride + borderLeft
 		d.cOrig = d.cStride + borderLeft
-		d.ybuf = make([]byte, d.yStride*(16*mbh+1))
-		d.ubuf = make([]byte, d.cStride*(8*mbh+1))
-		d.vbuf = make([]byte, d.cStride*(8*mbh+1))
-		d.aboveNz = make([]uint8, 9*mbw)
-		d.aboveBmode = make([]uint8, 4*mbw)
-		d.lfInfo = make([]mbFilterInfo, 2*mbw)
+		d.ybuf = resize(d.ybuf, d.yStride*(16*mbh+1))
+		d.ubuf = resize(d.ubuf, d.cStride*(8*mbh+1))
+		d.vbuf = resize(d.vbuf, d.cStride*(8*mbh+1))
+		d.aboveNz = resize(d.aboveNz, 9*mbw)
+		d.aboveBmode = resize(d.aboveBmode, 4*mbw)
+		d.lfInfo = resize(d.lfInfo, 2*mbw)
 	}
-	d.width, d.height = w, h
 	paintBorder(d.ybuf, d.yStride, d.yOrig, 16*mbh)
 	paintBorder(d.ubuf, d.cStride, d.cOrig, 8*mbh)
 	paintBorder(d.vbuf, d.cStride, d.cOrig, 8*mbh)
@@ -443,4 +442,15 @@ func paintBorder(p []byte, stride, orig, rows int) {
 	for y := 0; y < rows; y++ {
 		p[orig+y*stride-1] = 129
 	}
+}
+
+// resize returns b with length n, reusing its memory when it has the room.
+// Every user of the planes and per-row arrays sets what it reads (the
+// borders are painted, each macroblock row is reset), so old contents do
+// not matter.
+func resize[T any](b []T, n int) []T {
+	if cap(b) >= n {
+		return b[:n]
+	}
+	return make([]T, n)
 }
